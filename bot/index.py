@@ -1,0 +1,321 @@
+"""Build, persist and load the search index (FAISS vectors + BM25 keywords + chunks).
+
+Layout of `index_dir`:
+    current -> builds/<build id>   symlink, swapped atomically when a build finishes
+    builds/<build id>/             manifest.json, chunks.jsonl, vectors.faiss, rows.npy, bm25/
+    embedding_cache.sqlite         vectors by (model, text hash), shared by all builds
+A build writes into builds/.tmp-*, so a crash mid-build leaves `current` untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.chunking import chunk_documents
+from bot.coverage import (
+    CoverageModel,
+    Term,
+    TermSpace,
+    background_terms,
+    hubness,
+    passage_terms,
+)
+from bot.embedding import Embedder, EmbeddingCache
+from bot.errors import IndexStoreError
+from bot.ingest import PAGE_SUFFIXES, QA_SUFFIXES, load_corpus
+from bot.language import keyword_tokens
+from bot.models import Chunk
+
+log = logging.getLogger(__name__)
+
+# Bump when cleaning/chunking/tokenising changes, so existing indexes count as stale.
+PIPELINE_VERSION = "5"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model_id: str
+    dim: int
+    corpus_fingerprint: str
+    pipeline_version: str
+    vector_index: str
+    documents: int
+    chunks: int
+    vectors: int
+    built_at: str
+    build_seconds: float
+    embedded_now: int  # chunk vectors computed in this build (the rest came from the cache)
+    embed_seconds: float  # time spent embedding chunk texts
+    terms: int  # corpus vocabulary used for confidence
+    warnings: list[str]
+
+
+@dataclass
+class SearchIndex:
+    """A loaded index: what the retriever queries."""
+
+    manifest: Manifest
+    chunks: list[Chunk]
+    vectors: Any  # faiss.Index
+    vector_rows: np.ndarray  # vector row -> chunk position
+    vector_kinds: np.ndarray  # vector row -> 0 heading vector, 1 full-text vector
+    keywords: Any  # bm25s.BM25 over whole chunks
+    heading_keywords: Any  # bm25s.BM25 over questions / titles and headings
+    coverage: CoverageModel
+    path: Path
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    digest = hashlib.sha256(PIPELINE_VERSION.encode())
+    suffixes = PAGE_SUFFIXES.keys() | QA_SUFFIXES
+    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
+        if path.suffix.lower() in suffixes and not path.name.startswith("."):
+            digest.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")
+            try:
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+            except OSError:
+                digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+def current_path(index_dir: Path) -> Path:
+    return index_dir / "current"
+
+
+def read_manifest(index_dir: Path) -> Manifest | None:
+    try:
+        data = json.loads((current_path(index_dir) / "manifest.json").read_text("utf-8"))
+        return Manifest(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def is_stale(index_dir: Path, corpus_dir: Path, model_id: str, vector_index: str) -> bool:
+    manifest = read_manifest(index_dir)
+    return (
+        manifest is None
+        or manifest.model_id != model_id
+        or manifest.vector_index != vector_index
+        or manifest.pipeline_version != PIPELINE_VERSION
+        or manifest.corpus_fingerprint != corpus_fingerprint(corpus_dir)
+    )
+
+
+@contextmanager
+def _build_lock(index_dir: Path):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_index(
+    corpus_dir: Path, index_dir: Path, embedder: Embedder, vector_index: str = "flat",
+    cache_path: Path | None = None,
+) -> Manifest:
+    """Ingest, chunk, embed and index `corpus_dir`; swap the result in atomically."""
+    started = time.perf_counter()
+    with _build_lock(index_dir):
+        builds = index_dir / "builds"
+        builds.mkdir(parents=True, exist_ok=True)
+        for leftover in builds.glob(".tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        fingerprint = corpus_fingerprint(corpus_dir)
+        report = load_corpus(corpus_dir)
+        chunks = chunk_documents(report.documents)
+        if not chunks:
+            raise IndexStoreError(f"no indexable content in {corpus_dir}")
+
+        texts, rows, kinds = [], [], []
+        for position, chunk in enumerate(chunks):
+            chunk_texts = chunk.embedding_texts()
+            for number, text in enumerate(chunk_texts):
+                texts.append(text)
+                rows.append(position)
+                # 0: the chunk's "heading" vector (a Q&A question); 1: its full text.
+                kinds.append(0 if number == 0 and len(chunk_texts) > 1 else 1)
+        vocabulary, scope_terms = _vocabulary(chunks)
+        background = [t for t in background_terms() if t.key not in vocabulary]
+        cache = EmbeddingCache(cache_path or index_dir / "embedding_cache.sqlite")
+        try:
+            embed_started = time.perf_counter()
+            vectors, embedded_now = cache.embed(embedder, texts)
+            embed_seconds = time.perf_counter() - embed_started
+            term_vectors, _ = cache.embed(embedder, [t.surface for t in vocabulary.values()],
+                                          kind="query")
+            background_vectors, _ = cache.embed(embedder, [t.surface for t in background],
+                                                kind="query")
+        finally:
+            cache.close()
+
+        build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        tmp = builds / f".tmp-{build_id}"
+        tmp.mkdir()
+        manifest = Manifest(
+            model_id=embedder.model_id,
+            dim=int(vectors.shape[1]),
+            corpus_fingerprint=fingerprint,
+            pipeline_version=PIPELINE_VERSION,
+            vector_index=vector_index,
+            documents=len(report.documents),
+            chunks=len(chunks),
+            vectors=int(vectors.shape[0]),
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            build_seconds=0.0,
+            embedded_now=embedded_now,
+            embed_seconds=round(embed_seconds, 2),
+            terms=len(vocabulary),
+            warnings=report.warnings,
+        )
+        _write_vectors(tmp, vectors, np.asarray(rows, dtype=np.int32), vector_index)
+        np.save(tmp / "kinds.npy", np.asarray(kinds, dtype=np.int8))
+        _write_keywords(tmp, chunks)
+        background_langs = np.array([t.lang == "zh" for t in background], dtype=bool)
+        for name, terms, term_vecs in (("terms", list(vocabulary.values()), term_vectors),
+                                       ("background", background, background_vectors)):
+            hubs = hubness(term_vecs, background_vectors, background_langs)
+            _write_terms(tmp, name, terms, term_vecs, hubs)
+        lengths = np.array([len(ids) for ids in scope_terms], dtype=np.int64)
+        np.savez(tmp / "scope_terms.npz", ids=np.concatenate(scope_terms).astype(np.int32),
+                 offsets=np.concatenate([[0], np.cumsum(lengths)]))
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as out:
+            for chunk in chunks:
+                out.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
+        manifest = dataclasses.replace(
+            manifest, build_seconds=round(time.perf_counter() - started, 2))
+        (tmp / "manifest.json").write_text(
+            json.dumps(dataclasses.asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
+        final = builds / build_id
+        tmp.rename(final)
+        _swap_current(index_dir, final)
+        _remove_old_builds(builds, keep=final)
+    log.info("index built: %d chunks, %d vectors (%d embedded now) in %.1fs",
+             manifest.chunks, manifest.vectors, embedded_now, manifest.build_seconds)
+    return manifest
+
+
+def _write_vectors(path: Path, vectors: np.ndarray, rows: np.ndarray, kind: str) -> None:
+    import faiss
+
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    else:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path / "vectors.faiss"))
+    np.save(path / "rows.npy", rows)
+
+
+def _write_keywords(path: Path, chunks: list[Chunk]) -> None:
+    import bm25s
+
+    for name, field in (("bm25", Chunk.keyword_text), ("bm25_headings", Chunk.heading_text)):
+        corpus_tokens = [keyword_tokens(field(chunk)) or ["∅"] for chunk in chunks]
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever.index(corpus_tokens, show_progress=False)
+        retriever.save(str(path / name), show_progress=False)
+
+
+def _vocabulary(chunks: list[Chunk]) -> tuple[dict[str, Term], list[np.ndarray]]:
+    """All passage terms (key -> term, in first-seen order) and, for each chunk, the term
+    rows of its section (the scope that coverage is judged on)."""
+    vocabulary: dict[str, Term] = {}
+    rows: dict[str, int] = {}
+    sections: dict[tuple[str, str], set[int]] = {}
+    for chunk in chunks:
+        ids = sections.setdefault((chunk.doc_id, chunk.title), set())
+        for term in passage_terms(chunk.keyword_text()):
+            if term.key not in rows:
+                rows[term.key] = len(rows)
+                vocabulary[term.key] = term
+            ids.add(rows[term.key])
+    scope = [np.array(sorted(sections[(c.doc_id, c.title)]), dtype=np.int32) for c in chunks]
+    return vocabulary, scope
+
+
+def _scope_texts(chunks: list[Chunk]) -> list[str]:
+    """Each chunk's section text (lower-cased), shared between the chunks of a section."""
+    sections: dict[tuple[str, str], list[str]] = {}
+    for chunk in chunks:
+        sections.setdefault((chunk.doc_id, chunk.title), []).append(chunk.keyword_text())
+    joined = {key: "\n".join(parts).lower() for key, parts in sections.items()}
+    return [joined[(c.doc_id, c.title)] for c in chunks]
+
+
+def _write_terms(path: Path, name: str, terms: list[Term], vectors: np.ndarray,
+                 hubs: np.ndarray) -> None:
+    (path / f"{name}.json").write_text(
+        json.dumps([[t.key, t.surface] for t in terms], ensure_ascii=False), "utf-8")
+    np.save(path / f"{name}.npy", vectors.astype(np.float32))
+    np.save(path / f"{name}_hubness.npy", hubs.astype(np.float32))
+
+
+def _read_terms(path: Path, name: str) -> TermSpace:
+    terms = [Term(k, s) for k, s in json.loads((path / f"{name}.json").read_text("utf-8"))]
+    return TermSpace(terms, np.load(path / f"{name}.npy"),
+                     np.load(path / f"{name}_hubness.npy"))
+
+
+def _swap_current(index_dir: Path, target: Path) -> None:
+    link = current_path(index_dir)
+    tmp_link = index_dir / f".current-{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.relpath(target, index_dir), tmp_link)
+    os.replace(tmp_link, link)  # atomic: readers see the old or the new build, never neither
+
+
+def _remove_old_builds(builds: Path, keep: Path) -> None:
+    """Keep the new build and the one before it (a bot still serving it may have it open)."""
+    done = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                  key=lambda p: p.name)
+    for old in done[:-2]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_index(index_dir: Path) -> SearchIndex:
+    import bm25s
+    import faiss
+
+    path = current_path(index_dir).resolve()
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexStoreError(f"no built index in {index_dir} (run `faqbot index`)")
+    try:
+        with open(path / "chunks.jsonl", encoding="utf-8") as handle:
+            chunks = [Chunk(**json.loads(line)) for line in handle]
+        vectors = faiss.read_index(str(path / "vectors.faiss"))
+        rows = np.load(path / "rows.npy")
+        kinds = np.load(path / "kinds.npy")
+        keywords = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+        heading_keywords = bm25s.BM25.load(str(path / "bm25_headings"), show_progress=False)
+        packed = np.load(path / "scope_terms.npz")
+        ids, offsets = packed["ids"], packed["offsets"]
+        coverage = CoverageModel(
+            _read_terms(path, "terms"),
+            [ids[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)],
+            _read_terms(path, "background"), _scope_texts(chunks))
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise IndexStoreError(f"index in {path} is unreadable: {exc}") from exc
+    if vectors.ntotal != len(rows) or len(chunks) != manifest.chunks:
+        raise IndexStoreError(f"index in {path} is inconsistent; rebuild it")
+    return SearchIndex(manifest, chunks, vectors, rows, kinds, keywords, heading_keywords,
+                       coverage, path)

@@ -1,0 +1,116 @@
+"""Types that cross module boundaries: documents, chunks, passages, replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Lang = Literal["zh", "en"]
+
+# A Q&A answer is embedded by its opening only: it names the topic, and whole answers
+# (MedQuAD: median 1,000, p90 4,300 characters) would cost several times more to embed.
+# BM25 still indexes the whole answer.
+QA_EMBED_ANSWER_CHARS = 600
+ReplyKind = Literal["answer", "fallback", "urgent", "smalltalk"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled part of a document; `start`/`end` are offsets into `Document.text`."""
+
+    title: str
+    start: int
+    end: int
+    headings: tuple[tuple[int, str], ...] = ()  # (offset, heading) inside the section
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned source: a web page (several sections) or one Q&A entry."""
+
+    doc_id: str
+    kind: Literal["page", "qa"]
+    title: str
+    text: str
+    lang: Lang
+    sections: tuple[Section, ...]
+    url: str | None = None
+    date: str | None = None
+    source: str = ""  # file the document came from
+    question: str | None = None  # Q&A entries only
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The unit that is embedded, indexed and quoted."""
+
+    chunk_id: str
+    doc_id: str
+    kind: Literal["page", "qa"]
+    title: str
+    heading: str
+    lang: Lang
+    text: str
+    start: int
+    end: int
+    url: str | None = None
+    date: str | None = None
+    question: str | None = None
+
+    def embedding_texts(self) -> list[str]:
+        """Texts embedded for this chunk; each becomes a vector pointing back to it.
+
+        A Q&A entry is matched by its question alone and by question plus answer, so a
+        visitor's wording can hit either.
+        """
+        if self.kind == "qa" and self.question:
+            return [self.question, f"{self.question}\n{self.text[:QA_EMBED_ANSWER_CHARS]}"]
+        context = " / ".join(part for part in (self.title, self.heading) if part)
+        return [f"{context}\n{self.text}" if context else self.text]
+
+    def keyword_text(self) -> str:
+        parts = [self.title, self.heading, self.question or "", self.text]
+        return "\n".join(part for part in parts if part)
+
+    def heading_text(self) -> str:
+        """What the chunk is about, in a few words: a Q&A question, else title and heading."""
+        if self.question:
+            return self.question
+        return "\n".join(part for part in (self.title, self.heading) if part)
+
+
+@dataclass
+class Turn:
+    """One exchange remembered by a session."""
+
+    question: str
+    retrieval_query: str
+    lang: Lang
+    kind: ReplyKind
+    doc_ids: list[str] = field(default_factory=list)
+
+
+class Passage(BaseModel):
+    """A verbatim quote from the corpus with its source."""
+
+    text: str
+    doc_id: str
+    title: str
+    url: str | None = None
+    date: str | None = None
+    score: float = Field(description="Confidence of the passage, 0..1 (calibrated scale).")
+
+
+class Reply(BaseModel):
+    """What the bot says; also the JSON body of POST /api/chat."""
+
+    reply_id: str
+    session_id: str
+    lang: Lang
+    kind: ReplyKind
+    text: str = Field(description="The whole reply as plain text, for text-only channels.")
+    passages: list[Passage] = Field(default_factory=list)
+    disclaimer: str
+    suggestions: list[str] = Field(default_factory=list)

@@ -1,0 +1,172 @@
+"""Hybrid retrieval: dense (FAISS) and keyword (BM25) signals fused into one ranking.
+
+Four signals per chunk: BM25 over its heading (a Q&A question, or title + heading), BM25
+over its whole text, and cosine similarity to its heading vector and to its full-text
+vector. Each is min-max normalised per query over its top candidates and the fused score
+is their weighted sum. Unlike reciprocal-rank fusion this keeps how far ahead a leader is;
+on the Chinese patient set it beat naive RRF clearly (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bot.embedding import Embedder
+from bot.index import SearchIndex
+from bot.language import keyword_tokens
+from bot.models import Chunk
+
+Mode = Literal["hybrid", "dense", "keyword", "rrf"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    chunk_position: int  # row of the chunk in the index
+    score: float  # fused ranking score
+    dense: float  # best cosine between the query and the chunk's vectors
+    keyword: float  # BM25 score over the whole chunk (0: no shared term)
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Weights chosen on half of the Chinese patient dev queries and checked on the other
+    half (bench/zh_retrieval.py reports both halves)."""
+
+    heading_keyword: float = 1.0
+    body_keyword: float = 1.0
+    heading_dense: float = 1.0
+    body_dense: float = 0.5
+    candidates: int = 100
+    rrf_k: int = 60
+
+
+@dataclass
+class _Signals:
+    heading_keyword: np.ndarray
+    body_keyword: np.ndarray
+    heading_dense: np.ndarray
+    body_dense: np.ndarray
+
+    @property
+    def dense(self) -> np.ndarray:
+        return np.maximum(self.heading_dense, self.body_dense)
+
+
+class Retriever:
+    def __init__(self, index: SearchIndex, embedder: Embedder,
+                 params: FusionParams = FusionParams()) -> None:
+        if index.manifest.model_id != embedder.model_id:
+            raise ValueError(f"index was built with {index.manifest.model_id}, "
+                             f"not {embedder.model_id}: rebuild it")
+        self.index = index
+        self.embedder = embedder
+        self.params = params
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.embed_queries([query])[0]
+
+    def search(self, query: str, k: int = 10, mode: Mode = "hybrid",
+               query_vector: np.ndarray | None = None, per_language: int = 0) -> list[Hit]:
+        """Top `k` chunks by fused score; with `per_language`, followed by the best chunks
+        of each corpus language by dense similarity alone that are not already listed
+        (a question's keywords only match its own language)."""
+        if not query.strip():
+            return []
+        n = len(self.index.chunks)
+        none = np.full(n, -1.0, dtype=np.float32)
+        zeros = np.zeros(n, dtype=np.float32)
+        signals = _Signals(zeros, zeros, none, none)
+        if mode != "keyword":
+            vector = self.embed_query(query) if query_vector is None else query_vector
+            signals.heading_dense, signals.body_dense = self._dense_scores(vector)
+        if mode != "dense":
+            tokens = keyword_tokens(query)
+            signals.heading_keyword = _bm25(self.index.heading_keywords, tokens, n)
+            signals.body_keyword = _bm25(self.index.keywords, tokens, n)
+        fused = self._fuse(signals, mode)
+        top = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if np.isfinite(fused[i])]
+        dense = signals.dense
+        if per_language and mode != "keyword":
+            listed = set(top)
+            for mask in self._language_masks():
+                ranked = np.argsort(-np.where(mask, dense, -np.inf))[:per_language]
+                top += [int(i) for i in ranked if dense[i] > -1 and int(i) not in listed]
+                listed.update(int(i) for i in ranked)
+        floor = float(np.min(fused[np.isfinite(fused)])) if np.isfinite(fused).any() else 0.0
+        return [Hit(self.index.chunks[i], i, float(fused[i]) if np.isfinite(fused[i]) else floor,
+                    float(dense[i]), float(signals.body_keyword[i])) for i in top]
+
+    def _language_masks(self) -> list[np.ndarray]:
+        if not hasattr(self, "_masks"):
+            langs = np.array([c.lang == "zh" for c in self.index.chunks])
+            self._masks = [langs, ~langs]
+        return self._masks
+
+    def _dense_scores(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per chunk, the cosine to its heading vector and to its full-text vector (a chunk
+        with one vector gets it in both); -1 where the chunk was not among the candidates."""
+        n = len(self.index.chunks)
+        depth = min(self.index.vectors.ntotal, self.params.candidates * 2)
+        scores, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), depth)
+        valid = ids[0] >= 0
+        rows, scores = ids[0][valid], scores[0][valid]
+        chunk_ids, kinds = self.index.vector_rows[rows], self.index.vector_kinds[rows]
+        heading = np.full(n, -1.0, dtype=np.float32)
+        body = np.full(n, -1.0, dtype=np.float32)
+        np.maximum.at(body, chunk_ids[kinds == 1], scores[kinds == 1])
+        np.maximum.at(heading, chunk_ids[kinds == 0], scores[kinds == 0])
+        has_heading = np.zeros(n, dtype=bool)
+        has_heading[self.index.vector_rows[self.index.vector_kinds == 0]] = True
+        heading = np.where(has_heading, heading, body)
+        return heading, body
+
+    def _fuse(self, s: _Signals, mode: Mode) -> np.ndarray:
+        if mode == "dense":
+            return np.where(s.dense > -1, s.dense, -np.inf)
+        if mode == "keyword":
+            return np.where(s.body_keyword > 0, s.body_keyword, -np.inf)
+        depth = self.params.candidates
+        dense_top = _top(s.dense, depth, above=-1)
+        keyword_top = _top(s.body_keyword + s.heading_keyword, depth, above=0)
+        fused = np.full(len(s.dense), -np.inf, dtype=np.float32)
+        candidates = np.union1d(dense_top, keyword_top)
+        if mode == "rrf":
+            fused[candidates] = 0.0
+            for ranked in (dense_top, keyword_top):
+                fused[ranked] += 1.0 / (self.params.rrf_k + 1 + np.arange(len(ranked)))
+            return fused
+        p = self.params
+        total = np.zeros(len(candidates), dtype=np.float32)
+        for weight, scores in ((p.heading_keyword, s.heading_keyword),
+                               (p.body_keyword, s.body_keyword),
+                               (p.heading_dense, s.heading_dense),
+                               (p.body_dense, s.body_dense)):
+            if weight:
+                total += weight * _min_max(scores, candidates, depth)
+        fused[candidates] = total
+        return fused
+
+
+def _bm25(model, tokens: list[str], n: int) -> np.ndarray:
+    if not tokens:
+        return np.zeros(n, dtype=np.float32)
+    return np.asarray(model.get_scores(tokens), dtype=np.float32)
+
+
+def _top(scores: np.ndarray, depth: int, above: float) -> np.ndarray:
+    order = np.argsort(-scores)[:depth]
+    return order[scores[order] > above]
+
+
+def _min_max(scores: np.ndarray, candidates: np.ndarray, depth: int) -> np.ndarray:
+    """Scale so the best chunk is 1 and the depth-th best is 0 (clipped)."""
+    ranked = np.sort(scores)[::-1]
+    top = float(ranked[0])
+    floor = float(ranked[min(depth, len(ranked) - 1)])
+    if top <= floor:
+        return np.zeros(len(candidates), dtype=np.float32)
+    return np.clip((scores[candidates] - floor) / (top - floor), 0.0, 1.0)

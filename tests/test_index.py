@@ -1,0 +1,116 @@
+"""Index persistence, staleness, incremental and atomic rebuilds, the approximate option."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from bot import index as index_module
+from bot.errors import IndexStoreError
+from bot.index import build_index, current_path, is_stale, load_index, read_manifest
+from tests.conftest import SEED_CORPUS
+
+
+def small_corpus(path):
+    path.mkdir(exist_ok=True)
+    (path / "faq.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
+        {"id": "a", "question": "腰痛怎么办？", "answer": "急性腰痛应适度活动，避免久坐。"},
+        {"id": "b", "question": "What is sciatica?", "answer": "Pain along the sciatic nerve."},
+    ]) + "\n", "utf-8")
+    return path
+
+
+def test_build_persists_a_manifest_and_loads(make_settings, embedder, tmp_path):
+    settings = make_settings(small_corpus(tmp_path / "corpus"))
+    manifest = build_index(settings.corpus_dir, settings.index_dir, embedder,
+                           cache_path=settings.embedding_cache_path())
+    assert manifest.model_id == embedder.model_id and manifest.dim == 384
+    assert manifest.documents == 2 and manifest.chunks == 2 and manifest.vectors == 4
+    assert read_manifest(settings.index_dir) == manifest
+    loaded = load_index(settings.index_dir)
+    assert [c.doc_id for c in loaded.chunks] == ["a", "b"]
+    assert loaded.vectors.ntotal == 4
+    assert not is_stale(settings.index_dir, settings.corpus_dir, embedder.model_id, "flat")
+
+
+def test_stale_when_corpus_or_model_changes(make_settings, embedder, tmp_path):
+    settings = make_settings(small_corpus(tmp_path / "corpus"))
+    build_index(settings.corpus_dir, settings.index_dir, embedder,
+                cache_path=settings.embedding_cache_path())
+    assert is_stale(settings.index_dir, settings.corpus_dir, "other-model", "flat")
+    assert is_stale(settings.index_dir, settings.corpus_dir, embedder.model_id, "hnsw")
+    (settings.corpus_dir / "new.md").write_text("# 新文章\n\n腰椎间盘突出的预防。", "utf-8")
+    assert is_stale(settings.index_dir, settings.corpus_dir, embedder.model_id, "flat")
+
+
+def test_rebuild_embeds_only_new_chunks(make_settings, embedder, tmp_path):
+    settings = make_settings(small_corpus(tmp_path / "corpus"))
+    cache = tmp_path / "own-cache.sqlite"
+    first = build_index(settings.corpus_dir, settings.index_dir, embedder, cache_path=cache)
+    assert first.embedded_now == 4
+    with open(settings.corpus_dir / "faq.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "c", "question": "脑膜瘤是良性的吗？",
+                            "answer": "脑膜瘤大多良性。"}, ensure_ascii=False) + "\n")
+    second = build_index(settings.corpus_dir, settings.index_dir, embedder, cache_path=cache)
+    assert second.chunks == 3 and second.embedded_now == 2  # question + question/answer
+
+
+def test_crash_mid_build_leaves_the_old_index_usable(make_settings, embedder, tmp_path,
+                                                     monkeypatch):
+    settings = make_settings(small_corpus(tmp_path / "corpus"))
+    build_index(settings.corpus_dir, settings.index_dir, embedder,
+                cache_path=settings.embedding_cache_path())
+    before = current_path(settings.index_dir).resolve()
+    (settings.corpus_dir / "more.md").write_text("# 新\n\n新的内容段落，用来触发重建。", "utf-8")
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(index_module, "_write_keywords", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_index(settings.corpus_dir, settings.index_dir, embedder,
+                    cache_path=settings.embedding_cache_path())
+    assert current_path(settings.index_dir).resolve() == before
+    assert [c.doc_id for c in load_index(settings.index_dir).chunks] == ["a", "b"]
+    monkeypatch.undo()
+    build_index(settings.corpus_dir, settings.index_dir, embedder,
+                cache_path=settings.embedding_cache_path())  # leftovers cleaned, build works
+    assert len(load_index(settings.index_dir).chunks) == 3
+    assert not list((settings.index_dir / "builds").glob(".tmp-*"))
+
+
+def test_missing_or_corrupt_index_is_a_clear_error(tmp_path, make_settings, embedder):
+    with pytest.raises(IndexStoreError, match="no built index"):
+        load_index(tmp_path / "nothing")
+    settings = make_settings(small_corpus(tmp_path / "corpus"))
+    build_index(settings.corpus_dir, settings.index_dir, embedder,
+                cache_path=settings.embedding_cache_path())
+    (current_path(settings.index_dir) / "vectors.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexStoreError, match="unreadable"):
+        load_index(settings.index_dir)
+
+
+def test_empty_corpus_is_refused(make_settings, embedder):
+    settings = make_settings()
+    with pytest.raises(IndexStoreError, match="no indexable content"):
+        build_index(settings.corpus_dir, settings.index_dir, embedder)
+
+
+def test_hnsw_matches_exact_search(make_settings, embedder, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    settings = make_settings(corpus)
+    build_index(corpus, settings.index_dir, embedder, "flat",
+                cache_path=settings.embedding_cache_path())
+    exact = load_index(settings.index_dir)
+    approx_dir = tmp_path / "hnsw"
+    build_index(corpus, approx_dir, embedder, "hnsw", cache_path=settings.embedding_cache_path())
+    approx = load_index(approx_dir)
+    queries = embedder.embed_queries(["腰痛怎么治疗", "spinal tumor symptoms", "脑膜瘤随访"])
+    for q in queries:
+        _, exact_ids = exact.vectors.search(q[None], 5)
+        _, approx_ids = approx.vectors.search(q[None], 5)
+        assert len(np.intersect1d(exact_ids, approx_ids)) >= 4  # brute force is the oracle

@@ -1,0 +1,120 @@
+"""Replies: answers quote verbatim, fallbacks quote nothing, red flags escalate, small talk,
+language of the reply and disclaimer, follow-ups, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import InputError
+from bot.safety import DISCLAIMER, red_flags, smalltalk_intent
+
+
+def corpus_text(bot) -> str:
+    return "\n".join(c.text for c in bot.retriever.index.chunks)
+
+
+def test_answer_quotes_verbatim_with_source(seed_bot):
+    reply = seed_bot.ask("腰脱需要做哪些检查")
+    assert reply.kind == "answer" and reply.lang == "zh"
+    assert reply.passages and "直腿抬高试验" in reply.passages[0].text
+    text = corpus_text(seed_bot)
+    for passage in reply.passages:
+        assert passage.text in text  # verbatim from the source
+        assert len(passage.text) <= 400
+        assert passage.title and passage.doc_id
+    assert reply.disclaimer == DISCLAIMER["zh"] and reply.disclaimer in reply.text
+    assert reply.passages[0].text in reply.text
+
+
+def test_long_chunks_are_trimmed_to_the_relevant_sentences(seed_bot):
+    reply = seed_bot.ask("Why are low back tumors often missed?")
+    assert reply.kind == "answer" and reply.lang == "en"
+    first = reply.passages[0].text
+    assert "mistaken for more common musculoskeletal issues" in first
+    assert len(first) <= 400 and first in corpus_text(seed_bot)
+
+
+def test_cross_lingual_answer_is_in_the_visitors_language(seed_bot):
+    reply = seed_bot.ask("Is a meningioma usually cancer?")
+    assert reply.kind == "answer" and reply.lang == "en"
+    assert "大多良性" in reply.passages[0].text
+    assert reply.disclaimer == DISCLAIMER["en"]
+    assert "(some sources are in Chinese)" in reply.text
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("What's the best laptop for programming?", "en"),
+    ("怎么做红烧肉", "zh"),
+    ("How is asthma treated in toddlers?", "en"),
+    ("高血压能吃党参吗", "zh"),
+])
+def test_out_of_corpus_questions_fall_back(seed_bot, question, lang):
+    reply = seed_bot.ask(question)
+    assert reply.kind == "fallback" and reply.lang == lang
+    assert reply.passages == []
+    assert ("医生" in reply.text) if lang == "zh" else ("doctor" in reply.text)
+    assert reply.disclaimer == DISCLAIMER[lang]
+    assert reply.suggestions  # topics the bot can answer
+
+
+@pytest.mark.parametrize("message, lang", [
+    ("腰痛，会阴部发麻，小便解不出来", "zh"),
+    ("Sudden severe back pain after a car accident and my legs feel weak", "en"),
+    ("腰疼了两个月，最近老是夜里盗汗、没胃口、体重掉得厉害", "zh"),
+    ("I have back pain and I've lost control of my bladder", "en"),
+])
+def test_red_flags_escalate_first(seed_bot, message, lang):
+    reply = seed_bot.ask(message)
+    assert reply.kind == "urgent" and reply.lang == lang
+    first_line = reply.text.splitlines()[0]
+    assert ("立即就医" in first_line) if lang == "zh" else ("seek medical care now" in first_line)
+    assert reply.disclaimer == DISCLAIMER[lang]
+
+
+def test_red_flag_rules_do_not_fire_on_ordinary_questions():
+    for message in ("腰椎间盘突出有什么典型症状", "Can a disc herniation cause leg pain?",
+                    "腰椎手术后一直躺着不锻炼会怎样", "When is surgery needed?"):
+        assert red_flags(message) == [], message
+
+
+@pytest.mark.parametrize("message, lang", [("你好", "zh"), ("Hello!", "en"), ("谢谢", "zh"),
+                                           ("thank you very much", "en")])
+def test_smalltalk(seed_bot, message, lang):
+    reply = seed_bot.ask(message)
+    assert reply.kind == "smalltalk" and reply.lang == lang and reply.passages == []
+
+
+def test_greeting_with_a_question_is_answered():
+    assert smalltalk_intent("你好，腰痛怎么办") is None
+
+
+def test_follow_up_keeps_the_context(seed_bot):
+    first = seed_bot.ask("Can a disc herniation cause leg pain?")
+    follow = seed_bot.ask("When is surgery needed?", session_id=first.session_id)
+    assert follow.session_id == first.session_id and follow.kind == "answer"
+    assert follow.lang == "en"
+    assert "保守3月无效" in follow.passages[0].text
+
+
+def test_sessions_are_separate(seed_bot):
+    seed_bot.ask("腰椎微创手术后腰酸是怎么回事", session_id="visitor-a")
+    alone = seed_bot.ask("要怎么缓解", session_id="visitor-b")
+    assert [t.question for t in seed_bot.sessions.recent("visitor-b")] == ["要怎么缓解"]
+    assert alone.session_id == "visitor-b"
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\x00\x01", "腰" * 1001, 42, None])
+def test_bad_messages_are_refused_clearly(seed_bot, message):
+    with pytest.raises(InputError):
+        seed_bot.ask(message)
+
+
+def test_bad_session_id_is_refused(seed_bot):
+    with pytest.raises(InputError, match="session_id"):
+        seed_bot.ask("腰痛", session_id="../../etc/passwd")
+
+
+def test_hostile_text_is_just_text(seed_bot):
+    reply = seed_bot.ask("<img src=x onerror=alert(1)> '; DROP TABLE logs; --")
+    assert reply.kind in ("fallback", "answer")
+    assert all("<img" not in p.text for p in reply.passages)
