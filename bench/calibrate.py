@@ -49,7 +49,8 @@ def main() -> None:
     bot = Bot.load(settings=Settings(corpus_dir=corpus, index_dir=CACHE / "seed-index",
                                      cache_dir=CACHE))
     samples: dict[str, list[tuple[float, bool]]] = {"zh": [], "en": []}
-    for line in open(SHARED / "eval" / "seed_dev_questions.jsonl", encoding="utf-8"):
+    lines = (SHARED / "eval" / "seed_dev_questions.jsonl").read_text("utf-8").splitlines()
+    for line in lines:
         item = json.loads(line)
         if item["expect"] == "urgent":
             continue

@@ -72,7 +72,8 @@ def main() -> None:
     seed_bot = Bot.load(settings=Settings(corpus_dir=seed_corpus, index_dir=seed_index,
                                           cache_dir=CACHE))
     seed_questions = []
-    for line in open(SHARED / "eval" / "seed_dev_questions.jsonl", encoding="utf-8"):
+    lines = (SHARED / "eval" / "seed_dev_questions.jsonl").read_text("utf-8").splitlines()
+    for line in lines:
         item = json.loads(line)
         seed_questions.append(item.get("turns") or [item["question"]])
     ask_latencies(seed_bot, seed_questions, 1)  # warm-up

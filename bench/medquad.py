@@ -36,7 +36,8 @@ def convert(out: Path) -> int:
             for pair in root.iter("QAPair"):
                 question = (pair.findtext("Question") or "").strip()
                 answer = (pair.findtext("Answer") or "").strip()
-                qid = pair.find("Question").get("qid") if pair.find("Question") is not None else None
+                node = pair.find("Question")
+                qid = node.get("qid") if node is not None else None
                 if question and answer:
                     handle.write(json.dumps({"id": f"{path.parent.name}/{qid}",
                                              "question": question, "answer": answer,
@@ -102,6 +103,9 @@ def main() -> None:
     n = len(sample)
     texts = manifest["vectors"]
     embedded = manifest["embedded_now"]
+    seconds = max(manifest["embed_seconds"], 1e-9)
+    texts_per_s = embedded / seconds
+    chunks_per_s = texts_per_s * manifest["chunks"] / max(texts, 1)
     body = f"""MedQuAD: {entries} Q&A pairs ingested as Q&A entries (question + answer each).
 
 | figure | value |
@@ -110,7 +114,7 @@ def main() -> None:
 | vectors embedded in this build (rest from cache) | {embedded} |
 | index build, wall time (`faqbot index`, child process) | {wall:.0f} s |
 | of which embedding chunk texts | {manifest['embed_seconds']:.0f} s |
-| embedding throughput | {embedded * manifest['chunks'] / max(texts, 1) / max(manifest['embed_seconds'], 1e-9):.0f} chunks/s ({embedded / max(manifest['embed_seconds'], 1e-9):.0f} texts/s; a Q&A chunk has 2 texts) |
+| embedding throughput | {chunks_per_s:.0f} chunks/s ({texts_per_s:.0f} texts/s; a Q&A chunk has 2 texts) |
 | corpus vocabulary embedded for confidence | {manifest['terms']} terms |
 | peak RSS of the build process | {peak_mb:.0f} MB |
 | Recall@1 / Recall@5, {n} reworded questions | {r1 / n:.3f} / {r5 / n:.3f} |

@@ -40,7 +40,8 @@ def main() -> None:
     retriever = Retriever(load_index(index_dir), embedder)
     titles = {c.doc_id: c.title for c in retriever.index.chunks}
 
-    queries = [json.loads(line) for line in open(DATA / "dev_queries.jsonl", encoding="utf-8")]
+    lines = (DATA / "dev_queries.jsonl").read_text("utf-8").splitlines()
+    queries = [json.loads(line) for line in lines]
     if args.limit:
         queries = queries[: args.limit]
     ranks: dict[str, list[int | None]] = {mode: [] for mode in MODES}

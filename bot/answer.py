@@ -4,13 +4,11 @@ with sources, in the visitor's language. Pure functions: no I/O, no model calls.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from bot.chunking import _split_long
-from bot.language import keyword_tokens, split_sentences
+from bot.chunking import QUOTE_MAX_CHARS, quote_units
+from bot.language import detect_lang, keyword_tokens
 from bot.models import Chunk, Lang, Passage
-
-MAX_QUOTE_CHARS = 380  # a quote is a few sentences, not a whole chunk
 
 FALLBACK = {
     "zh": "抱歉，我们的资料中没有能回答这个问题的内容。建议您咨询医生，获得针对您情况的专业意见。",
@@ -24,28 +22,29 @@ SUGGEST_INTRO = {"zh": "您可以问我：", "en": "You can ask me:"}
 SOURCE_LABEL = {"zh": "来源", "en": "Source"}
 
 
-def quote_span(chunk: Chunk, query: str,
-               sentence_scorer: Callable[[list[str]], list[float]] | None = None,
-               limit: int = MAX_QUOTE_CHARS) -> tuple[int, int]:
+def quote_span(chunk: Chunk, query: str, unit_similarity: dict[int, float] | None = None,
+               limit: int = QUOTE_MAX_CHARS) -> tuple[int, int]:
     """(start, end) in chunk.text of the contiguous sentences most relevant to `query`.
 
-    Sentences are scored by shared keywords; when none share a keyword (a cross-lingual
-    question, a paraphrase) `sentence_scorer` (semantic similarity) decides if given.
+    Each sentence is scored by shared keywords and, where known, by its vector similarity
+    to the question (`unit_similarity`: sentence index -> cosine; works across languages),
+    each scaled 0..1 within the chunk. The quote grows around the best sentence.
     """
     text = chunk.text
     if len(text) <= limit:
         return 0, len(text)
-    units: list[tuple[int, int]] = []
-    for a, b in split_sentences(text, chunk.lang):
-        units.extend(_split_long(text, a, b, limit))
+    units = quote_units(chunk, limit)
     if not units:
         return 0, min(len(text), limit)
     query_terms = set(keyword_tokens(query))
-    scores = [_overlap(query_terms, text[a:b]) for a, b in units]
-    if max(scores) <= 0 and sentence_scorer is not None and len(units) > 1:
-        scores = list(sentence_scorer([text[a:b] for a, b in units]))
+    scores = _scaled([_overlap(query_terms, text[a:b]) for a, b in units])
+    if unit_similarity:
+        known = [unit_similarity.get(i) for i in range(len(units))]
+        floor = min(v for v in known if v is not None)
+        scores = [s + v for s, v in zip(scores, _scaled([floor if v is None else v
+                                                          for v in known]), strict=True)]
     if chunk.kind == "qa":  # an answer's opening usually answers its question
-        scores[0] += 1e-3 + (0.25 * max(scores) if max(scores) > 0 else 0)
+        scores[0] += 0.25
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
     lo = hi = best
     # Grow around the best sentence, better neighbour first, while it fits.
@@ -63,6 +62,11 @@ def quote_span(chunk: Chunk, query: str,
         else:
             lo -= 1
     return units[lo][0], units[hi][1]
+
+
+def _scaled(values: list[float]) -> list[float]:
+    low, high = min(values), max(values)
+    return [(v - low) / (high - low) if high > low else 0.0 for v in values]
 
 
 def _overlap(query_terms: set[str], sentence: str) -> float:
@@ -133,6 +137,4 @@ def render_smalltalk(message: str, suggestions: Sequence[str], lang: Lang) -> st
 
 
 def _passage_lang(passage: Passage) -> Lang:
-    from bot.language import detect_lang
-
     return detect_lang(passage.text)

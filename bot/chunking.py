@@ -9,6 +9,17 @@ from dataclasses import dataclass
 from bot.language import detect_lang, split_sentences
 from bot.models import Chunk, Document, Lang, Section
 
+QUOTE_MAX_CHARS = 380  # a quote is a few sentences, not a whole chunk
+
+
+def quote_units(chunk: Chunk, limit: int = QUOTE_MAX_CHARS) -> list[tuple[int, int]]:
+    """Sentence spans of a chunk (a sentence over `limit` cut at a clause): the units a
+    quote is built from, and the units embedded as sentence vectors for page chunks."""
+    units: list[tuple[int, int]] = []
+    for a, b in split_sentences(chunk.text, chunk.lang):
+        units.extend(_split_long(chunk.text, a, b, limit))
+    return units
+
 
 @dataclass(frozen=True)
 class ChunkLimits:

@@ -31,15 +31,19 @@ class Assessed:
     confidence: float
 
 
-def assess(hits: list[Hit], question: str, model: CoverageModel, embed) -> list[Assessed]:
+def assess(hits: list[Hit], question: str, model: CoverageModel, embed,
+           focus: str | None = None,
+           sentence_best: dict[int, float] | None = None) -> list[Assessed]:
     """Coverage-based confidence for a pool of candidates, best first.
 
     The pool should hold the top hits by fused score and, per corpus language, the top
     hits by dense similarity (Retriever.search(per_language=...)): keyword scores exist only
     in the question's language and same-language cosines run higher than cross-lingual
     ones, so without them an English question never sees the Chinese passage answering it.
-    Order: coverage first; among equal coverage, fused and dense evidence (each scaled
-    0..1 over the pool) summed.
+    Order: coverage by the section first, then by the chunk itself, then the semantic
+    evidence: chunk cosine plus best sentence cosine (`sentence_best`: chunk position ->
+    cosine). `focus`: the latest message of a
+    follow-up, whose terms count double (the earlier question only gives context).
     """
     pooled = list({h.chunk_position: h for h in hits}.values())
     terms = question_terms(question)
@@ -47,23 +51,31 @@ def assess(hits: list[Hit], question: str, model: CoverageModel, embed) -> list[
         return [Assessed(h, 0.0, 0.0) for h in pooled]
     vectors = model.term_vectors(terms, embed)
     background_best = model.background_best(terms, vectors)
-    weights = np.array([t.weight for t in terms], dtype=np.float32)
-    evidence = _scaled([h.score for h in pooled]) + _scaled([h.dense for h in pooled])
+    focus_text = (focus or "").lower()
+    weights = np.array([t.weight * (2.0 if focus and t.key in focus_text else 1.0)
+                        for t in terms], dtype=np.float32)
+    # Semantic evidence, unscaled (scaling over a pool turns 0.003 into a landslide): the
+    # chunk's cosine plus its best sentence's (a chunk without sentence vectors counts its
+    # own cosine twice).
+    sentence_best = sentence_best or {}
+    evidence = [max(h.dense, 0.0) + sentence_best.get(h.chunk_position, max(h.dense, 0.0))
+                for h in pooled]
     out = []
+    total = float(weights.sum()) or 1.0
     for hit, support in zip(pooled, evidence, strict=True):
-        covered = model.covered(hit.chunk_position, terms, vectors, background_best)
-        covered = covered_with_phrases(terms, covered)
-        share = float(weights[covered].sum() / weights.sum())
+        shares = []
+        for section in (True, False):
+            covered = model.covered(hit.chunk_position, terms, vectors, background_best,
+                                    section=section)
+            shares.append(float(weights[covered_with_phrases(terms, covered)].sum()) / total)
+        share, own_share = shares
+        # In a follow-up the chunk's own coverage mostly measures the earlier question's
+        # words; which part answers is left to the evidence, judged on the latest words.
+        own_key = 0.0 if focus else -round(own_share, 3)
         out.append((Assessed(hit, share, round(0.9 * share + 0.1 * max(hit.dense, 0.0), 4)),
-                    support))
-    out.sort(key=lambda pair: (-round(pair[0].coverage, 3), -pair[1]))
+                    (-round(share, 3), own_key, -support)))
+    out.sort(key=lambda pair: pair[1])
     return [assessed for assessed, _ in out]
-
-
-def _scaled(values: list[float]) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float32)
-    span = float(array.max() - array.min()) if len(array) else 0.0
-    return (array - array.min()) / span if span > 0 else np.zeros_like(array)
 
 
 def thresholds_for(override: float | None = None) -> dict[Lang, float]:

@@ -35,6 +35,7 @@ _QUESTION_LIKE = re.compile(r"[？?]$|什么|怎么|如何|为什么|哪些|是�
 @dataclass(frozen=True)
 class _Query:
     text: str  # what retrieval sees (with context for a follow-up)
+    message: str  # the visitor's own words, greeting stripped
     lang: Lang
     follow_up: bool
 
@@ -119,8 +120,8 @@ class Bot:
         lang: Lang = detect_lang(text) if has_words else (history[-1].lang if history else "zh")
         previous = next((t for t in reversed(history) if t.kind != "smalltalk"), None)
         if previous is None or not _is_follow_up(text, lang):
-            return _Query(text, lang, False)
-        return _Query(f"{previous.question} {text}", lang, True)
+            return _Query(text, text, lang, False)
+        return _Query(f"{previous.question} {text}", text, lang, True)
 
     def _reply(self, message: str, query: _Query, history: list[Turn], session_id: str) -> Reply:
         lang = query.lang
@@ -136,9 +137,14 @@ class Bot:
                                               if query.follow_up else [])
         urgent_line = safety.urgent_message(flags, lang) if flags else None
         vector = self.retriever.embed_query(query.text)
-        hits = self.retriever.search(query.text, k=confidence.ASSESS_TOP,
-                                     query_vector=vector, per_language=confidence.ASSESS_TOP // 2)
-        passages = self._select_passages(hits, query, vector)
+        # Which sentence answers: for a follow-up, judged by the visitor's latest words
+        # (the earlier question picks the topic, through `vector`).
+        focus = self.retriever.embed_query(query.message) if query.follow_up else vector
+        sentences = self.retriever.sentence_matches(focus, per_language=confidence.ASSESS_TOP)
+        hits = self.retriever.search(query.text, k=confidence.ASSESS_TOP, query_vector=vector,
+                                     per_language=confidence.ASSESS_TOP // 2,
+                                     include=list(sentences))
+        passages = self._select_passages(hits, query, vector, sentences)
         if passages:
             kind = "urgent" if flags else "answer"
             suggestions = self._related_questions(hits, passages, message, lang)
@@ -149,10 +155,27 @@ class Bot:
             text = answer.render_fallback(lang, suggestions, disclaimer, lead=urgent_line)
         return self._make_reply(session_id, lang, kind, text, passages, disclaimer, suggestions)
 
-    def _select_passages(self, hits: list[Hit], query: _Query,
-                         vector: np.ndarray) -> list[Passage]:
-        assessed = confidence.assess(hits, query.text, self.retriever.index.coverage,
-                                     self.retriever.embedder.embed_queries)
+    def _select_passages(self, hits: list[Hit], query: _Query, vector: np.ndarray,
+                         sentences: dict[int, dict[int, float]]) -> list[Passage]:
+        coverage = self.retriever.index.coverage
+
+        def run(candidates: list[Hit]) -> list[confidence.Assessed]:
+            return confidence.assess(
+                candidates, query.text, coverage, self.retriever.embedder.embed_queries,
+                focus=query.message if query.follow_up else None,
+                sentence_best={p: max(units.values()) for p, units in sentences.items()})
+
+        assessed = run(hits)
+        if assessed and assessed[0].coverage > 0:
+            # The best-covered section answers; now consider every part of it.
+            best = assessed[0].coverage
+            members = {m for a in assessed if a.coverage >= best
+                       for m in coverage.section_members[a.hit.chunk_position]}
+            listed = {h.chunk_position for h in hits}
+            if members - listed:
+                hits = self.retriever.search(query.text, k=0, query_vector=vector,
+                                             include=[*listed, *sorted(members - listed)])
+                assessed = run(hits)
         threshold = self.thresholds[query.lang]
         if not assessed or assessed[0].confidence < threshold:
             return []
@@ -163,17 +186,12 @@ class Bot:
                 break
             if item.confidence < max(threshold, best - confidence.MARGIN):
                 continue
-            span = answer.quote_span(item.hit.chunk, query.text, self._sentence_scorer(vector))
+            position = item.hit.chunk_position
+            span = answer.quote_span(item.hit.chunk, query.text, sentences.get(position))
             passage = answer.make_passage(item.hit.chunk, span, item.confidence)
             if not any(answer.overlaps(passage, other) for other in chosen):
                 chosen.append(passage)
         return chosen
-
-    def _sentence_scorer(self, vector: np.ndarray):
-        def score(sentences: list[str]) -> list[float]:
-            return list(self.retriever.embedder.embed_passages(sentences) @ vector)
-
-        return score
 
     def _related_questions(self, hits: list[Hit], passages: list[Passage], message: str,
                            lang: Lang, k: int = 3) -> list[str]:

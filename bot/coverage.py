@@ -35,14 +35,17 @@ _EN_WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 # Words that carry no topic: a question about anything can contain them.
 _ZH_GENERIC = frozenset(
-    """注意 注意事项 影响 作用 效果 方法 办法 原因 结果 导致 引起 出现 发生 可能 能够 治疗 治好 治愈
-    最好 比较 怎样 多久 多少 几天 以后 之后 时候 一般 经常 有时 还是 或者 而且 常见 容易 建议 怎么样
-    得了 患者 病人 朋友 孩子 家人 我们 他们 觉得 感觉 好像 这样 那样 不会 不能 不要 会不会 能不能""".split()
+    """注意 注意事项 影响 作用 效果 方法 办法 原因 结果 导致 引起 出现
+    发生 可能 能够 治疗 治好 治愈 最好 比较 怎样 多久 多少 几天 以后
+    之后 时候 一般 经常 有时 还是 或者 而且 常见 容易 建议 怎么样 得了
+    患者 病人 朋友 孩子 家人 我们 他们 觉得 感觉 好像 这样 那样 不会
+    不能 不要 会不会 能不能""".split()
 )
 _EN_GENERIC = frozenset(
-    """best good bad better worse way ways thing things kind type types get gets getting got make
-    makes made take takes need needs usually often always sometimes common much many lot also
-    really actually like know tell please help someone people person anyone mean means""".split()
+    """best good bad better worse way ways thing things kind type types get gets getting
+    got make makes made take takes need needs usually often always sometimes common
+    much many lot also really actually like know tell please help someone people person
+    anyone mean means""".split()
 )
 
 
@@ -63,11 +66,18 @@ def question_terms(text: str) -> list[Term]:
     stopwords and topic-free words, weighted by rarity."""
     terms: dict[str, Term] = {}
     lowered = text.lower()
+    _jieba()  # loads the domain words into the shared dictionary
+    import jieba.posseg
+
     for run in _CJK_RUN.findall(lowered):
-        for word in _jieba().cut(run):
-            if len(word) >= 2 and word not in ZH_STOPWORDS and word not in _ZH_GENERIC:
+        for pair in jieba.posseg.cut(run):
+            word = pair.word
+            # Single characters count only as nouns: 药 in 吃什么药, not 吃.
+            keep = len(word) >= 2 or pair.flag.startswith("n")
+            if keep and word not in ZH_STOPWORDS and word not in _ZH_GENERIC:
                 terms.setdefault(word, Term(word, word, rarity_weight(word, "zh")))
     previous: Term | None = None
+    previous_end = 0
     for match in _EN_WORD.finditer(lowered):
         word = match.group()
         if len(word) < 3 or word in EN_STOPWORDS or word in _EN_GENERIC:
@@ -143,8 +153,18 @@ def background_terms(per_language: int = 30_000) -> tuple[Term, ...]:
 
 
 def _occurs(term: Term, text: str) -> bool:
-    if term.lang == "zh" or term.parts:
+    """Lexical match: English words by stem prefix (treat ~ treatment); Chinese words
+    verbatim, or a 2-4 character word with its characters in order and at most one
+    character between each (胀痛 ~ 酸胀疼痛 would not match, 胀痛 ~ 胀、痛 would)."""
+    if term.parts:
         return term.key in text
+    if term.lang == "zh":
+        if term.key in text:
+            return True
+        if 2 <= len(term.key) <= 4:
+            pattern = ".?".join(re.escape(ch) for ch in term.key)
+            return re.search(pattern, text) is not None
+        return False
     return re.search(rf"\b{re.escape(term.key)}", text) is not None
 
 
@@ -185,12 +205,19 @@ def hubness(vectors: np.ndarray, background_vectors: np.ndarray,
 
 
 class CoverageModel:
-    def __init__(self, corpus: TermSpace, scope_terms: list[np.ndarray],
-                 background: TermSpace, scope_texts: list[str]) -> None:
+    def __init__(self, corpus: TermSpace, background: TermSpace,
+                 scope_terms: list[np.ndarray], scope_texts: list[str],
+                 chunk_terms: list[np.ndarray], chunk_texts: list[str]) -> None:
         self.corpus = corpus
-        self.scope_terms = scope_terms  # chunk position -> term rows of its section
-        self.scope_texts = scope_texts  # chunk position -> lower-cased text of its section
         self.background = background
+        # chunk position -> term rows and lower-cased text, of its section and of itself
+        self.scope_terms, self.scope_texts = scope_terms, scope_texts
+        self.chunk_terms, self.chunk_texts = chunk_terms, chunk_texts
+        members: dict[int, list[int]] = {}
+        for position, text in enumerate(scope_texts):
+            members.setdefault(id(text), []).append(position)
+        # chunk position -> positions of all chunks of its section (scope texts are shared)
+        self.section_members = [members[id(text)] for text in scope_texts]
         self._background_zh = background.vectors[background.langs]
         self._background_en = background.vectors[~background.langs]
         self._background_rows = {True: np.flatnonzero(background.langs),
@@ -233,14 +260,15 @@ class CoverageModel:
         return best
 
     def covered(self, chunk_position: int, terms: list[Term], vectors: np.ndarray,
-                background_best: np.ndarray) -> np.ndarray:
-        """Which question terms the chunk's section covers (boolean per term)."""
-        ids = self.scope_terms[chunk_position]
+                background_best: np.ndarray, section: bool = True) -> np.ndarray:
+        """Which question terms the chunk's section (or, section=False, the chunk itself)
+        covers, as a boolean per term."""
+        ids = (self.scope_terms if section else self.chunk_terms)[chunk_position]
+        text = (self.scope_texts if section else self.chunk_texts)[chunk_position]
         result = np.zeros(len(terms), dtype=bool)
         if not len(terms) or not len(ids):
             return result
         own = set(ids.tolist())
-        text = self.scope_texts[chunk_position]
         # Lexical: the term itself, or (English) a word starting with its stem: treat~treatment.
         result |= np.array([self.corpus.lookup.get(t.key, -1) in own or _occurs(t, text)
                             for t in terms])

@@ -111,8 +111,11 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # noqa: BLE001 - report any load failure the same way
             raise EmbeddingError(f"cannot load sentence-transformers model {name_or_path!r}: "
                                  f"{exc}") from exc
-        self.model_id = f"st:{Path(name_or_path).name if os.path.isdir(name_or_path) else name_or_path}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        local = os.path.isdir(name_or_path)
+        self.model_id = f"st:{Path(name_or_path).name if local else name_or_path}"
+        dimension = (getattr(self._model, "get_embedding_dimension", None)
+                     or self._model.get_sentence_embedding_dimension)
+        self.dim = int(dimension())
 
     def warm_up(self) -> None:
         self.embed_queries(["warm up"])

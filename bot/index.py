@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.chunking import chunk_documents
+from bot.chunking import chunk_documents, quote_units
 from bot.coverage import (
     CoverageModel,
     Term,
@@ -43,7 +43,7 @@ from bot.models import Chunk
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/chunking/tokenising changes, so existing indexes count as stale.
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "7"
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class SearchIndex:
     vectors: Any  # faiss.Index
     vector_rows: np.ndarray  # vector row -> chunk position
     vector_kinds: np.ndarray  # vector row -> 0 heading vector, 1 full-text vector
+    sentences: Any  # faiss.Index over sentence vectors of page chunks
+    sentence_rows: np.ndarray  # sentence row -> (chunk position, unit index in quote_units)
     keywords: Any  # bm25s.BM25 over whole chunks
     heading_keywords: Any  # bm25s.BM25 over questions / titles and headings
     coverage: CoverageModel
@@ -151,17 +153,23 @@ def build_index(
                 rows.append(position)
                 # 0: the chunk's "heading" vector (a Q&A question); 1: its full text.
                 kinds.append(0 if number == 0 and len(chunk_texts) > 1 else 1)
-        vocabulary, scope_terms = _vocabulary(chunks)
-        background = [t for t in background_terms() if t.key not in vocabulary]
-        cache = EmbeddingCache(cache_path or index_dir / "embedding_cache.sqlite")
+        sentence_texts, sentence_rows = [], []
+        for position, chunk in enumerate(chunks):
+            if chunk.kind == "page":  # Q&A entries are quoted from their opening
+                for unit, (a, b) in enumerate(quote_units(chunk)):
+                    sentence_texts.append(chunk.text[a:b])
+                    sentence_rows.append((position, unit))
+        vocabulary, scope_terms, chunk_terms = _vocabulary(chunks)
+        cache_path = cache_path or index_dir / "embedding_cache.sqlite"
+        cache = EmbeddingCache(cache_path)
         try:
+            general = _general_vocabulary(embedder, cache, cache_path.parent)
             embed_started = time.perf_counter()
             vectors, embedded_now = cache.embed(embedder, texts)
             embed_seconds = time.perf_counter() - embed_started
+            sentence_vectors, _ = cache.embed(embedder, sentence_texts)
             term_vectors, _ = cache.embed(embedder, [t.surface for t in vocabulary.values()],
                                           kind="query")
-            background_vectors, _ = cache.embed(embedder, [t.surface for t in background],
-                                                kind="query")
         finally:
             cache.close()
 
@@ -186,15 +194,16 @@ def build_index(
         )
         _write_vectors(tmp, vectors, np.asarray(rows, dtype=np.int32), vector_index)
         np.save(tmp / "kinds.npy", np.asarray(kinds, dtype=np.int8))
+        _write_flat(tmp / "sentences.faiss", sentence_vectors, vectors.shape[1])
+        np.save(tmp / "sentence_rows.npy", np.asarray(sentence_rows, dtype=np.int32).reshape(-1, 2))
         _write_keywords(tmp, chunks)
-        background_langs = np.array([t.lang == "zh" for t in background], dtype=bool)
-        for name, terms, term_vecs in (("terms", list(vocabulary.values()), term_vectors),
-                                       ("background", background, background_vectors)):
-            hubs = hubness(term_vecs, background_vectors, background_langs)
-            _write_terms(tmp, name, terms, term_vecs, hubs)
-        lengths = np.array([len(ids) for ids in scope_terms], dtype=np.int64)
-        np.savez(tmp / "scope_terms.npz", ids=np.concatenate(scope_terms).astype(np.int32),
-                 offsets=np.concatenate([[0], np.cumsum(lengths)]))
+        _write_terms(tmp, "terms", list(vocabulary.values()), term_vectors,
+                     hubness(term_vectors, general.vectors, general.langs))
+        keep = np.array([t.key not in vocabulary for t in general.terms], dtype=bool)
+        _write_terms(tmp, "background", [t for t, k in zip(general.terms, keep, strict=True) if k],
+                     general.vectors[keep], general.hubness[keep])
+        _write_ragged(tmp / "scope_terms.npz", scope_terms)
+        _write_ragged(tmp / "chunk_terms.npz", chunk_terms)
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as out:
             for chunk in chunks:
                 out.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
@@ -225,6 +234,15 @@ def _write_vectors(path: Path, vectors: np.ndarray, rows: np.ndarray, kind: str)
     np.save(path / "rows.npy", rows)
 
 
+def _write_flat(path: Path, vectors: np.ndarray, dim: int) -> None:
+    import faiss
+
+    index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path))
+
+
 def _write_keywords(path: Path, chunks: list[Chunk]) -> None:
     import bm25s
 
@@ -235,21 +253,60 @@ def _write_keywords(path: Path, chunks: list[Chunk]) -> None:
         retriever.save(str(path / name), show_progress=False)
 
 
-def _vocabulary(chunks: list[Chunk]) -> tuple[dict[str, Term], list[np.ndarray]]:
+def _vocabulary(
+    chunks: list[Chunk],
+) -> tuple[dict[str, Term], list[np.ndarray], list[np.ndarray]]:
     """All passage terms (key -> term, in first-seen order) and, for each chunk, the term
-    rows of its section (the scope that coverage is judged on)."""
+    rows of its section and of itself (the scopes coverage is judged on)."""
     vocabulary: dict[str, Term] = {}
     rows: dict[str, int] = {}
     sections: dict[tuple[str, str], set[int]] = {}
+    own_terms = []
     for chunk in chunks:
-        ids = sections.setdefault((chunk.doc_id, chunk.title), set())
+        ids = set()
         for term in passage_terms(chunk.keyword_text()):
             if term.key not in rows:
                 rows[term.key] = len(rows)
                 vocabulary[term.key] = term
             ids.add(rows[term.key])
+        sections.setdefault((chunk.doc_id, chunk.title), set()).update(ids)
+        own_terms.append(np.array(sorted(ids), dtype=np.int32))
     scope = [np.array(sorted(sections[(c.doc_id, c.title)]), dtype=np.int32) for c in chunks]
-    return vocabulary, scope
+    return vocabulary, scope, own_terms
+
+
+def _general_vocabulary(embedder: Embedder, cache: EmbeddingCache, folder: Path) -> TermSpace:
+    """The background vocabulary with vectors and hubness: corpus-independent, so computed
+    once per model (about a minute) and kept beside the embedding cache."""
+    tag = hashlib.sha256(f"{embedder.model_id}|{PIPELINE_VERSION}".encode()).hexdigest()[:16]
+    path = folder / f"general-vocabulary-{tag}.npz"
+    try:
+        with np.load(path) as data:
+            terms = [Term(k, s) for k, s in zip(data["keys"], data["surfaces"], strict=True)]
+            return TermSpace(terms, data["vectors"], data["hubness"])
+    except (OSError, KeyError, ValueError):
+        pass
+    terms = list(background_terms())
+    vectors, _ = cache.embed(embedder, [t.surface for t in terms], kind="query")
+    langs = np.array([t.lang == "zh" for t in terms], dtype=bool)
+    space = TermSpace(terms, vectors, hubness(vectors, vectors, langs))
+    tmp = path.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp.npz")
+    np.savez(tmp, keys=np.array([t.key for t in terms]), vectors=vectors,
+             surfaces=np.array([t.surface for t in terms]), hubness=space.hubness)
+    os.replace(tmp, path)
+    return space
+
+
+def _write_ragged(path: Path, arrays: list[np.ndarray]) -> None:
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    np.savez(path, ids=np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0),
+             offsets=np.concatenate([[0], np.cumsum(lengths)]))
+
+
+def _read_ragged(path: Path) -> list[np.ndarray]:
+    packed = np.load(path)
+    ids, offsets = packed["ids"], packed["offsets"]
+    return [ids[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
 def _scope_texts(chunks: list[Chunk]) -> list[str]:
@@ -305,17 +362,17 @@ def load_index(index_dir: Path) -> SearchIndex:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         rows = np.load(path / "rows.npy")
         kinds = np.load(path / "kinds.npy")
+        sentences = faiss.read_index(str(path / "sentences.faiss"))
+        sentence_rows = np.load(path / "sentence_rows.npy")
         keywords = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
         heading_keywords = bm25s.BM25.load(str(path / "bm25_headings"), show_progress=False)
-        packed = np.load(path / "scope_terms.npz")
-        ids, offsets = packed["ids"], packed["offsets"]
         coverage = CoverageModel(
-            _read_terms(path, "terms"),
-            [ids[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)],
-            _read_terms(path, "background"), _scope_texts(chunks))
+            _read_terms(path, "terms"), _read_terms(path, "background"),
+            _read_ragged(path / "scope_terms.npz"), _scope_texts(chunks),
+            _read_ragged(path / "chunk_terms.npz"), [c.keyword_text().lower() for c in chunks])
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         raise IndexStoreError(f"index in {path} is unreadable: {exc}") from exc
     if vectors.ntotal != len(rows) or len(chunks) != manifest.chunks:
         raise IndexStoreError(f"index in {path} is inconsistent; rebuild it")
-    return SearchIndex(manifest, chunks, vectors, rows, kinds, keywords, heading_keywords,
-                       coverage, path)
+    return SearchIndex(manifest, chunks, vectors, rows, kinds, sentences, sentence_rows,
+                       keywords, heading_keywords, coverage, path)

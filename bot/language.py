@@ -19,19 +19,22 @@ _CJK_RUNS = re.compile(r"[\u3400-\u9fff]{2,}")
 _ZH_KEEP = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 
 EN_STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    out over own same she should so some such than that the their theirs them then there these
-    they this those through to too under until up very was we were what when where which while
-    who whom why will with would you your yours yourself s t don i'm it's what's""".split()
+    """a about above after again against all am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his
+    how i if in into is it its itself just me more most my myself no nor not now of off
+    on once only or other our ours out over own same she should so some such than that
+    the their theirs them then there these they this those through to too under until
+    up very was we were what when where which while who whom why will with would you
+    your yours yourself s t don i'm it's what's""".split()
 )
 ZH_STOPWORDS = frozenset(
-    """的 了 是 我 你 他 她 它 吗 呢 吧 啊 呀 么 什么 怎么 怎么办 怎样 如何 为什么 请问 一下 有 没有
-    和 与 及 或 在 就 都 也 还 又 很 会 要 能 可以 这 那 这个 那个 一个 这种 哪些 哪 些 得 地 着 过 被
-    把 给 让 对 于 从 到 说 想 问 知道 谢谢 医生 您好 你好 现在 目前 最近 时候 情况 问题 请 帮 能否
-    是否 应该 需要 一直 总是 已经 自己 但是 而且 因为 所以 如果 然后 不 没 怎么回事 啥 咋""".split()
+    """的 了 是 我 你 他 她 它 吗 呢 吧 啊 呀 么 什么 怎么 怎么办
+    怎样 如何 为什么 请问 一下 有 没有 和 与 及 或 在 就 都 也 还
+    又 很 会 要 能 可以 这 那 这个 那个 一个 这种 哪些 哪 些 得 地
+    着 过 被 把 给 让 对 于 从 到 说 想 问 知道 谢谢 医生 您好
+    你好 现在 目前 最近 时候 情况 问题 请 帮 能否 是否 应该 需要 一直
+    总是 已经 自己 但是 而且 因为 所以 如果 然后 不 没 怎么回事 啥 咋""".split()
 )
 
 

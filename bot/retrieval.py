@@ -70,10 +70,11 @@ class Retriever:
         return self.embedder.embed_queries([query])[0]
 
     def search(self, query: str, k: int = 10, mode: Mode = "hybrid",
-               query_vector: np.ndarray | None = None, per_language: int = 0) -> list[Hit]:
+               query_vector: np.ndarray | None = None, per_language: int = 0,
+               include: list[int] | None = None) -> list[Hit]:
         """Top `k` chunks by fused score; with `per_language`, followed by the best chunks
-        of each corpus language by dense similarity alone that are not already listed
-        (a question's keywords only match its own language)."""
+        of each corpus language by dense similarity alone (a question's keywords only match
+        its own language), then by the chunks in `include`, each listed once."""
         if not query.strip():
             return []
         n = len(self.index.chunks)
@@ -96,9 +97,34 @@ class Retriever:
                 ranked = np.argsort(-np.where(mask, dense, -np.inf))[:per_language]
                 top += [int(i) for i in ranked if dense[i] > -1 and int(i) not in listed]
                 listed.update(int(i) for i in ranked)
+        for position in include or []:
+            if position not in top:
+                top.append(position)
         floor = float(np.min(fused[np.isfinite(fused)])) if np.isfinite(fused).any() else 0.0
         return [Hit(self.index.chunks[i], i, float(fused[i]) if np.isfinite(fused[i]) else floor,
                     float(dense[i]), float(signals.body_keyword[i])) for i in top]
+
+    def sentence_matches(self, vector: np.ndarray, per_language: int = 10
+                         ) -> dict[int, dict[int, float]]:
+        """Best-matching sentences of page chunks, per corpus language:
+        chunk position -> {sentence index in quote_units(chunk): cosine}."""
+        total = self.index.sentences.ntotal
+        if not total:
+            return {}
+        depth = min(total, max(100, per_language * 10))
+        scores, ids = self.index.sentences.search(vector.reshape(1, -1).astype(np.float32), depth)
+        out: dict[int, dict[int, float]] = {}
+        taken = {"zh": 0, "en": 0}
+        for score, row in zip(scores[0], ids[0], strict=True):
+            if row < 0:
+                continue
+            position, unit = (int(x) for x in self.index.sentence_rows[row])
+            lang = self.index.chunks[position].lang
+            if taken[lang] >= per_language and position not in out:
+                continue
+            taken[lang] += position not in out
+            out.setdefault(position, {})[unit] = float(score)
+        return out
 
     def _language_masks(self) -> list[np.ndarray]:
         if not hasattr(self, "_masks"):

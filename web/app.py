@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +25,13 @@ class ChatRequest(BaseModel):
     message: str = Field(description="The visitor's message, in Chinese or English.")
     session_id: str | None = Field(None, description="Continue a conversation; omit to start "
                                    "one (the reply carries the new id).")
+
+
+def get_bot(request: Request):
+    return request.app.state.bot
+
+
+BotDep = Annotated[Any, Depends(get_bot)]
 
 
 class Health(BaseModel):
@@ -51,11 +58,6 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
                   description="Bilingual medical FAQ bot: answers quote their sources.")
     app.state.bot = bot
     app.state.settings = settings
-
-    def get_bot(request: Request):
-        return request.app.state.bot
-
-    BotDep = Annotated[object, Depends(get_bot)]
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
