@@ -27,14 +27,11 @@ from bot.core import Bot
 
 
 def best_confidence(bot: Bot, turns: list[str]) -> float:
+    """The confidence `ask` would act on for the last turn (earlier turns give context)."""
     session = None
     for turn in turns[:-1]:
         session = bot.ask(turn, session).session_id
-    history = bot.sessions.recent(session) if session else []
-    query = bot._understand(turns[-1], history)
-    hits = bot.retriever.search(query.text, k=30)
-    assessed = confidence.assess(hits, query.text, bot.retriever.index.coverage,
-                                 bot.retriever.embedder.embed_queries)
+    assessed = bot.assess(turns[-1], session)
     return assessed[0].confidence if assessed else 0.0
 
 

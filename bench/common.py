@@ -34,9 +34,9 @@ def environment() -> str:
 
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section between <!-- bench:name --> markers."""
-    command = "python " + " ".join([Path(sys.argv[0]).relative_to(ROOT).as_posix()
-                                    if Path(sys.argv[0]).resolve().is_relative_to(ROOT)
-                                    else sys.argv[0], *sys.argv[1:]])
+    script = Path(sys.argv[0]).resolve()
+    shown = script.relative_to(ROOT).as_posix() if script.is_relative_to(ROOT) else str(script)
+    command = "python " + " ".join([shown, *sys.argv[1:]])
     block = (f"<!-- bench:{name} -->\nCommand: `{command}`  \nEnvironment: {environment()}\n\n"
              f"{body.strip()}\n<!-- /bench:{name} -->")
     text = BENCHMARKS.read_text("utf-8") if BENCHMARKS.exists() else "# Benchmarks\n"

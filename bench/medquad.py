@@ -39,7 +39,8 @@ def convert(out: Path) -> int:
                 node = pair.find("Question")
                 qid = node.get("qid") if node is not None else None
                 if question and answer:
-                    handle.write(json.dumps({"id": f"{path.parent.name}/{qid}",
+                    # qids repeat across files of a folder: the file name keeps ids unique
+                    handle.write(json.dumps({"id": f"{path.parent.name}/{path.stem}/{qid}",
                                              "question": question, "answer": answer,
                                              "url": url, "lang": "en"}) + "\n")
                     count += 1

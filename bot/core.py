@@ -8,8 +8,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from bot import answer, confidence, safety
 from bot.config import Settings
 from bot.embedding import Embedder, make_embedder
@@ -136,15 +134,9 @@ class Bot:
         flags = safety.red_flags(message) or (safety.red_flags(query.text)
                                               if query.follow_up else [])
         urgent_line = safety.urgent_message(flags, lang) if flags else None
-        vector = self.retriever.embed_query(query.text)
-        # Which sentence answers: for a follow-up, judged by the visitor's latest words
-        # (the earlier question picks the topic, through `vector`).
-        focus = self.retriever.embed_query(query.message) if query.follow_up else vector
-        sentences = self.retriever.sentence_matches(focus, per_language=confidence.ASSESS_TOP)
-        hits = self.retriever.search(query.text, k=confidence.ASSESS_TOP, query_vector=vector,
-                                     per_language=confidence.ASSESS_TOP // 2,
-                                     include=list(sentences))
-        passages = self._select_passages(hits, query, vector, sentences)
+        assessed, sentences = self._assess(query)
+        passages = self._select_passages(assessed, query, sentences)
+        hits = [a.hit for a in assessed]
         if passages:
             kind = "urgent" if flags else "answer"
             suggestions = self._related_questions(hits, passages, message, lang)
@@ -155,17 +147,27 @@ class Bot:
             text = answer.render_fallback(lang, suggestions, disclaimer, lead=urgent_line)
         return self._make_reply(session_id, lang, kind, text, passages, disclaimer, suggestions)
 
-    def _select_passages(self, hits: list[Hit], query: _Query, vector: np.ndarray,
-                         sentences: dict[int, dict[int, float]]) -> list[Passage]:
-        coverage = self.retriever.index.coverage
+    def assess(self, message: str, session_id: str | None = None) -> list[confidence.Assessed]:
+        """The candidate passages for a message, best first, with their confidence: what
+        `ask` decides on (used by bench/calibrate.py). Does not change the session."""
+        history = self.sessions.recent(session_id) if session_id else []
+        return self._assess(self._understand(self.validate_message(message), history))[0]
 
-        def run(candidates: list[Hit]) -> list[confidence.Assessed]:
-            return confidence.assess(
-                candidates, query.text, coverage, self.retriever.embedder.embed_queries,
-                focus=query.message if query.follow_up else None,
-                sentence_best={p: max(units.values()) for p, units in sentences.items()})
-
-        assessed = run(hits)
+    def _assess(self, query: _Query
+                ) -> tuple[list[confidence.Assessed], dict[int, dict[int, float]]]:
+        retriever = self.retriever
+        vector = retriever.embed_query(query.text)
+        # Which sentence answers: for a follow-up, judged by the visitor's latest words
+        # (the earlier question picks the topic, through `vector`).
+        focus = retriever.embed_query(query.message) if query.follow_up else vector
+        sentences = retriever.sentence_matches(focus, per_language=confidence.ASSESS_TOP)
+        hits = retriever.search(query.text, k=confidence.ASSESS_TOP, query_vector=vector,
+                                per_language=confidence.ASSESS_TOP // 2, include=list(sentences))
+        coverage = retriever.index.coverage
+        question = confidence.prepare(query.text, coverage, retriever.embedder.embed_queries,
+                                      focus=query.message if query.follow_up else None)
+        sentence_best = {p: max(units.values()) for p, units in sentences.items()}
+        assessed = confidence.assess(hits, question, coverage, sentence_best)
         if assessed and assessed[0].coverage > 0:
             # The best-covered section answers; now consider every part of it.
             best = assessed[0].coverage
@@ -173,9 +175,13 @@ class Bot:
                        for m in coverage.section_members[a.hit.chunk_position]}
             listed = {h.chunk_position for h in hits}
             if members - listed:
-                hits = self.retriever.search(query.text, k=0, query_vector=vector,
-                                             include=[*listed, *sorted(members - listed)])
-                assessed = run(hits)
+                hits = retriever.search(query.text, k=0, query_vector=vector,
+                                        include=[*listed, *sorted(members - listed)])
+                assessed = confidence.assess(hits, question, coverage, sentence_best)
+        return assessed, sentences
+
+    def _select_passages(self, assessed: list[confidence.Assessed], query: _Query,
+                         sentences: dict[int, dict[int, float]]) -> list[Passage]:
         threshold = self.thresholds[query.lang]
         if not assessed or assessed[0].confidence < threshold:
             return []

@@ -155,17 +155,20 @@ def background_terms(per_language: int = 30_000) -> tuple[Term, ...]:
 def _occurs(term: Term, text: str) -> bool:
     """Lexical match: English words by stem prefix (treat ~ treatment); Chinese words
     verbatim, or a 2-4 character word with its characters in order and at most one
-    character between each (胀痛 ~ 酸胀疼痛 would not match, 胀痛 ~ 胀、痛 would)."""
-    if term.parts:
-        return term.key in text
-    if term.lang == "zh":
-        if term.key in text:
+    character between each (胀痛 ~ 酸胀疼痛)."""
+    if term.key in text:
+        if term.parts or term.lang == "zh":
             return True
-        if 2 <= len(term.key) <= 4:
-            pattern = ".?".join(re.escape(ch) for ch in term.key)
-            return re.search(pattern, text) is not None
+    elif term.parts or term.lang != "zh" or not 2 <= len(term.key) <= 4:
         return False
-    return re.search(rf"\b{re.escape(term.key)}", text) is not None
+    return _pattern(term).search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _pattern(term: Term) -> re.Pattern[str]:
+    if term.lang == "zh":
+        return re.compile(".?".join(re.escape(ch) for ch in term.key))
+    return re.compile(rf"\b{re.escape(term.key)}")
 
 
 HUB_NEIGHBOURS = 10
@@ -187,7 +190,7 @@ class TermSpace:
 
 
 def hubness(vectors: np.ndarray, background_vectors: np.ndarray,
-            background_langs: np.ndarray, block: int = 2048) -> np.ndarray:
+            background_langs: np.ndarray, block: int = 512) -> np.ndarray:
     """Mean cosine of each vector to its HUB_NEIGHBOURS nearest background words, per
     language (excluding an identical vector: a word is not its own neighbour)."""
     out = np.zeros((len(vectors), 2), dtype=np.float32)
@@ -261,8 +264,8 @@ class CoverageModel:
 
     def covered(self, chunk_position: int, terms: list[Term], vectors: np.ndarray,
                 background_best: np.ndarray, section: bool = True) -> np.ndarray:
-        """Which question terms the chunk's section (or, section=False, the chunk itself)
-        covers, as a boolean per term."""
+        """Which question terms the chunk's section covers, as a boolean per term; with
+        section=False, which terms the chunk itself contains (lexically)."""
         ids = (self.scope_terms if section else self.chunk_terms)[chunk_position]
         text = (self.scope_texts if section else self.chunk_texts)[chunk_position]
         result = np.zeros(len(terms), dtype=bool)
@@ -272,6 +275,10 @@ class CoverageModel:
         # Lexical: the term itself, or (English) a word starting with its stem: treat~treatment.
         result |= np.array([self.corpus.lookup.get(t.key, -1) in own or _occurs(t, text)
                             for t in terms])
+        if not section:
+            # Within a section every chunk is semantically close to every term; whether a
+            # chunk itself talks about a term is a lexical question.
+            return result
         query_column = np.array([0 if t.lang == "zh" else 1 for t in terms])
         hub = self.corpus.hubness[ids][:, query_column].T  # (terms, ids)
         scores = vectors @ self.corpus.vectors[ids].T - hub

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import hashlib
 import logging
 import os
@@ -30,7 +33,10 @@ class Embedder(Protocol):
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed_passages(self, texts: Sequence[str], bulk: bool = False) -> np.ndarray:
+        """`bulk`: many long texts where speed matters more than the last digit (an
+        embedder may then use a faster, slightly less exact path)."""
+        ...
 
 
 class E5SmallEmbedder:
@@ -70,19 +76,28 @@ class E5SmallEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(list(texts), query=True)
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(list(texts), query=False)
+    def embed_passages(self, texts: Sequence[str], bulk: bool = False) -> np.ndarray:
+        return self._embed(list(texts), query=False, int8=bulk)
 
-    def _embed(self, texts: list[str], query: bool) -> np.ndarray:
+    def _embed(self, texts: list[str], query: bool, int8: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         batch_model = self._batch() if len(texts) > SMALL_BATCH else None
         if batch_model:
-            return batch_model.embed(texts, "query: " if query else "passage: ")
+            return batch_model.embed(texts, "query: " if query else "passage: ", int8=int8)
         model = self._queries()
         with self._lock:  # the C engine is not documented as thread-safe
             vectors = model.query(texts) if query else model.passage(texts)
         return np.atleast_2d(vectors).astype(np.float32)
+
+    def release_batch_engine(self) -> None:
+        """Free the torch engine after a build (a serving process does not need it)."""
+        if self._batch_model:
+            self._batch_model = None
+            gc.collect()
+            # hand freed heap back to the OS, so later build steps don't stack on it
+            with contextlib.suppress(OSError):
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
 
     def _batch(self):
         """The torch engine for large batches; imported only when a build needs it."""
@@ -129,7 +144,7 @@ class SentenceTransformerEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, "query")
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], bulk: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._encode(texts, "document")
@@ -145,6 +160,8 @@ class EmbeddingCache:
     """Passage vectors keyed by (model id, sha256 of the text): a rebuild after a corpus
     change embeds only new or changed texts."""
 
+    SLICE = 2048  # texts embedded and stored per step
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path)
@@ -157,8 +174,8 @@ class EmbeddingCache:
 
     def embed(self, embedder: Embedder, texts: Sequence[str],
               kind: str = "passage") -> tuple[np.ndarray, int]:
-        """Vectors for `texts` embedded as passages (or as queries: kind="query"), and how
-        many had to be computed."""
+        """Vectors for `texts` embedded as passages (kind="passage"), as queries ("query") or
+        as bulk passages ("bulk": the embedder's fast path), and how many were computed."""
         digests = [self.digest(f"{kind}\x00{t}") for t in texts]
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(digests))
@@ -172,16 +189,21 @@ class EmbeddingCache:
                 if vector.shape[0] == embedder.dim:
                     found[digest] = vector
         missing = [d for d in unique if d not in found]
-        if missing:
-            first_text = {d: t for d, t in zip(digests, texts, strict=True)}
-            embed = embedder.embed_queries if kind == "query" else embedder.embed_passages
-            computed = embed([first_text[d] for d in missing])
+        first_text = {d: t for d, t in zip(digests, texts, strict=True)} if missing else {}
+        def embed(batch: list[str]) -> np.ndarray:
+            if kind == "query":
+                return embedder.embed_queries(batch)
+            return embedder.embed_passages(batch, bulk=kind == "bulk")
+
+        for start in range(0, len(missing), self.SLICE):  # bounded memory, saved as it goes
+            part = missing[start : start + self.SLICE]
+            computed = embed([first_text[d] for d in part])
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
                     [(embedder.model_id, d, v.astype(np.float32).tobytes())
-                     for d, v in zip(missing, computed, strict=True)])
-            found.update(zip(missing, computed, strict=True))
+                     for d, v in zip(part, computed, strict=True)])
+            found.update(zip(part, computed, strict=True))
         matrix = np.stack([found[d] for d in digests]) if digests else np.zeros(
             (0, embedder.dim), dtype=np.float32)
         return matrix.astype(np.float32), len(missing)

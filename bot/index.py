@@ -159,19 +159,35 @@ def build_index(
                 for unit, (a, b) in enumerate(quote_units(chunk)):
                     sentence_texts.append(chunk.text[a:b])
                     sentence_rows.append((position, unit))
-        vocabulary, scope_terms, chunk_terms = _vocabulary(chunks)
         cache_path = cache_path or index_dir / "embedding_cache.sqlite"
         cache = EmbeddingCache(cache_path)
         try:
-            general = _general_vocabulary(embedder, cache, cache_path.parent)
+            # Chunk texts first, with as little else in memory as possible: this is the
+            # build's memory peak (the torch engine plus its batches).
             embed_started = time.perf_counter()
-            vectors, embedded_now = cache.embed(embedder, texts)
+            # Q&A question + answer vectors are the bulk of a large FAQ corpus: fast path.
+            bulk = np.array([k == 1 and chunks[r].kind == "qa" for k, r in zip(kinds, rows,
+                                                                               strict=True)])
+            vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+            embedded_now = 0
+            for kind, mask in (("passage", ~bulk), ("bulk", bulk)):
+                if mask.any():
+                    part, computed = cache.embed(embedder, [t for t, m in zip(texts, mask,
+                                                                              strict=True) if m],
+                                                 kind=kind)
+                    vectors[mask] = part
+                    embedded_now += computed
             embed_seconds = time.perf_counter() - embed_started
             sentence_vectors, _ = cache.embed(embedder, sentence_texts)
+            vocabulary, scope_terms, chunk_terms = _vocabulary(chunks)
             term_vectors, _ = cache.embed(embedder, [t.surface for t in vocabulary.values()],
                                           kind="query")
+            general = _general_vocabulary(embedder, cache, cache_path.parent)
         finally:
             cache.close()
+            release = getattr(embedder, "release_batch_engine", None)
+            if release is not None:
+                release()
 
         build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         tmp = builds / f".tmp-{build_id}"

@@ -24,7 +24,7 @@ PAGE_SUFFIXES = {".txt": clean_text_page, ".md": clean_markdown_page,
                  ".htm": clean_html_page}
 QA_SUFFIXES = {".jsonl", ".csv"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_FIELD_CHARS = 20_000
+MAX_FIELD_CHARS = 100_000
 
 
 @dataclass

@@ -12,7 +12,7 @@ Lang = Literal["zh", "en"]
 # A Q&A answer is embedded by its opening only: it names the topic, and whole answers
 # (MedQuAD: median 1,000, p90 4,300 characters) would cost several times more to embed.
 # BM25 still indexes the whole answer.
-QA_EMBED_ANSWER_CHARS = 600
+QA_EMBED_ANSWER_CHARS = 500
 ReplyKind = Literal["answer", "fallback", "urgent", "smalltalk"]
 
 

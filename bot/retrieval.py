@@ -65,6 +65,8 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.params = params
+        chinese = np.array([c.lang == "zh" for c in index.chunks], dtype=bool)
+        self._language_masks = (chinese, ~chinese)
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.embed_queries([query])[0]
@@ -93,7 +95,7 @@ class Retriever:
         dense = signals.dense
         if per_language and mode != "keyword":
             listed = set(top)
-            for mask in self._language_masks():
+            for mask in self._language_masks:
                 ranked = np.argsort(-np.where(mask, dense, -np.inf))[:per_language]
                 top += [int(i) for i in ranked if dense[i] > -1 and int(i) not in listed]
                 listed.update(int(i) for i in ranked)
@@ -125,12 +127,6 @@ class Retriever:
             taken[lang] += position not in out
             out.setdefault(position, {})[unit] = float(score)
         return out
-
-    def _language_masks(self) -> list[np.ndarray]:
-        if not hasattr(self, "_masks"):
-            langs = np.array([c.lang == "zh" for c in self.index.chunks])
-            self._masks = [langs, ~langs]
-        return self._masks
 
     def _dense_scores(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per chunk, the cosine to its heading vector and to its full-text vector (a chunk
