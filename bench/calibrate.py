@@ -16,13 +16,11 @@ import argparse
 import csv
 import json
 import random
-import shutil
 
 import numpy as np
-from common import CACHE, ROOT, SHARED, write_section
+from common import SHARED, report, seed_bot
 
 from bot import confidence
-from bot.config import Settings
 from bot.core import Bot
 
 
@@ -40,11 +38,7 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=150)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    corpus = CACHE / "seed-corpus"
-    shutil.rmtree(corpus, ignore_errors=True)
-    shutil.copytree(ROOT / "corpus", corpus)
-    bot = Bot.load(settings=Settings(corpus_dir=corpus, index_dir=CACHE / "seed-index",
-                                     cache_dir=CACHE))
+    bot = seed_bot()
     samples: dict[str, list[tuple[float, bool]]] = {"zh": [], "en": []}
     lines = (SHARED / "eval" / "seed_dev_questions.jsonl").read_text("utf-8").splitlines()
     for line in lines:
@@ -89,10 +83,7 @@ def main() -> None:
             + "\n".join(rows) + f"\n\nShipped in `bot/confidence.py`: "
             f"`CALIBRATED_THRESHOLD = {json.dumps(chosen)}` (currently "
             f"{json.dumps(confidence.CALIBRATED_THRESHOLD)}).")
-    if args.no_write:
-        print(body)
-    else:
-        write_section("calibration", body)
+    report("calibration", body, args.no_write)
 
 
 if __name__ == "__main__":

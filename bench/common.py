@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +31,26 @@ def environment() -> str:
     return (f"{time.strftime('%Y-%m-%d')}, commit {commit}, {cpu}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, OMP_NUM_THREADS="
             f"{os.environ.get('OMP_NUM_THREADS', 'unset')}")
+
+
+def report(name: str, body: str, no_write: bool) -> None:
+    """Print the figures, or write them into their section of docs/benchmarks.md."""
+    if no_write:
+        print(body)
+    else:
+        write_section(name, body)
+
+
+def seed_bot():
+    """A Bot over a fresh copy of the default corpus (index and cache under bench/.cache)."""
+    from bot.config import Settings
+    from bot.core import Bot
+
+    corpus = CACHE / "seed-corpus"
+    shutil.rmtree(corpus, ignore_errors=True)
+    shutil.copytree(ROOT / "corpus", corpus)
+    return Bot.load(settings=Settings(corpus_dir=corpus, index_dir=CACHE / "seed-index",
+                                      cache_dir=CACHE))
 
 
 def write_section(name: str, body: str) -> None:

@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 
-from common import CACHE, ROOT, SHARED, median, percentile, write_section
+from common import CACHE, ROOT, SHARED, median, percentile, report
 
 from bot.config import Settings
 from bot.core import Bot
@@ -99,10 +99,7 @@ def main() -> None:
             + "\n".join(rows) + f"\n\nCold start of `faqbot serve` with a built seed index, "
             f"process start to first `/api/health` answer: median {median(starts):.2f} s "
             f"(runs: {', '.join(f'{s:.2f}' for s in starts)}).")
-    if args.no_write:
-        print(body)
-    else:
-        write_section("latency", body)
+    report("latency", body, args.no_write)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import CACHE, ROOT, SHARED, write_section
+from common import CACHE, ROOT, SHARED, report
 from defusedxml import ElementTree
 
 DATA = SHARED / "datasets" / "medquad"
@@ -120,10 +120,7 @@ def main() -> None:
 | peak RSS of the build process | {peak_mb:.0f} MB |
 | Recall@1 / Recall@5, {n} reworded questions | {r1 / n:.3f} / {r5 / n:.3f} |
 """
-    if args.no_write:
-        print(body)
-    else:
-        write_section("medquad", body)
+    report("medquad", body, args.no_write)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import json
 import shutil
 import time
 
-from common import CACHE, SHARED, median, write_section
+from common import CACHE, SHARED, median, report
 
 from bot.cleaning import normalize_text
 from bot.embedding import E5SmallEmbedder
@@ -78,10 +78,7 @@ def main() -> None:
     body = (f"Chinese patient set: {n} dev queries over {len(retriever.index.chunks)} entries "
             f"(a hit on any entry with the gold title counts; titles compared after the same "
             f"text normalisation the corpus gets).\n\n" + "\n".join(rows))
-    if args.no_write:
-        print(body)
-    else:
-        write_section("zh-retrieval", body)
+    report("zh-retrieval", body, args.no_write)
 
 
 if __name__ == "__main__":
