@@ -87,7 +87,7 @@ def assess(hits: list[Hit], question: Question, model: CoverageModel,
     for hit in pooled:
         support = max(hit.dense, 0.0) + sentence_best.get(hit.chunk_position,
                                                           max(hit.dense, 0.0))
-        key = id(model.scope_texts[hit.chunk_position])
+        key = model.section_of[hit.chunk_position]
         if key not in section_share:
             section_share[key] = share_of(hit.chunk_position, section=True)
         share = section_share[key]

@@ -172,7 +172,8 @@ class Bot:
             # The best-covered section answers; now consider every part of it.
             best = assessed[0].coverage
             members = {m for a in assessed if a.coverage >= best
-                       for m in coverage.section_members[a.hit.chunk_position]}
+                       for m in coverage.section_members[coverage.section_of[
+                           a.hit.chunk_position]]}
             listed = {h.chunk_position for h in hits}
             if members - listed:
                 hits = retriever.search(query.text, k=0, query_vector=vector,

@@ -208,19 +208,20 @@ def hubness(vectors: np.ndarray, background_vectors: np.ndarray,
 
 
 class CoverageModel:
-    def __init__(self, corpus: TermSpace, background: TermSpace,
-                 scope_terms: list[np.ndarray], scope_texts: list[str],
+    def __init__(self, corpus: TermSpace, background: TermSpace, section_of: list[int],
+                 scope_terms: list[np.ndarray], section_texts: list[str],
                  chunk_terms: list[np.ndarray], chunk_texts: list[str]) -> None:
         self.corpus = corpus
         self.background = background
-        # chunk position -> term rows and lower-cased text, of its section and of itself
-        self.scope_terms, self.scope_texts = scope_terms, scope_texts
+        self.section_of = section_of  # chunk position -> section number
+        self.section_texts = section_texts  # section number -> its lower-cased text
+        # chunk position -> term rows of its section, and term rows and text of itself
+        self.scope_terms = scope_terms
         self.chunk_terms, self.chunk_texts = chunk_terms, chunk_texts
-        members: dict[int, list[int]] = {}
-        for position, text in enumerate(scope_texts):
-            members.setdefault(id(text), []).append(position)
-        # chunk position -> positions of all chunks of its section (scope texts are shared)
-        self.section_members = [members[id(text)] for text in scope_texts]
+        members: list[list[int]] = [[] for _ in section_texts]
+        for position, section in enumerate(section_of):
+            members[section].append(position)
+        self.section_members = members  # section number -> chunk positions
         self._background_zh = background.vectors[background.langs]
         self._background_en = background.vectors[~background.langs]
         self._background_rows = {True: np.flatnonzero(background.langs),
@@ -267,7 +268,8 @@ class CoverageModel:
         """Which question terms the chunk's section covers, as a boolean per term; with
         section=False, which terms the chunk itself contains (lexically)."""
         ids = (self.scope_terms if section else self.chunk_terms)[chunk_position]
-        text = (self.scope_texts if section else self.chunk_texts)[chunk_position]
+        text = (self.section_texts[self.section_of[chunk_position]] if section
+                else self.chunk_texts[chunk_position])
         result = np.zeros(len(terms), dtype=bool)
         if not len(terms) or not len(ids):
             return result

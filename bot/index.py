@@ -269,6 +269,12 @@ def _write_keywords(path: Path, chunks: list[Chunk]) -> None:
         retriever.save(str(path / name), show_progress=False)
 
 
+def _sections(chunks: list[Chunk]) -> list[int]:
+    """Section number of each chunk; a section is one titled part of a document."""
+    numbers: dict[tuple[str, str], int] = {}
+    return [numbers.setdefault((c.doc_id, c.title), len(numbers)) for c in chunks]
+
+
 def _vocabulary(
     chunks: list[Chunk],
 ) -> tuple[dict[str, Term], list[np.ndarray], list[np.ndarray]]:
@@ -276,18 +282,19 @@ def _vocabulary(
     rows of its section and of itself (the scopes coverage is judged on)."""
     vocabulary: dict[str, Term] = {}
     rows: dict[str, int] = {}
-    sections: dict[tuple[str, str], set[int]] = {}
+    section_of = _sections(chunks)
+    sections: list[set[int]] = [set() for _ in range(max(section_of, default=-1) + 1)]
     own_terms = []
-    for chunk in chunks:
+    for chunk, section in zip(chunks, section_of, strict=True):
         ids = set()
         for term in passage_terms(chunk.keyword_text()):
             if term.key not in rows:
                 rows[term.key] = len(rows)
                 vocabulary[term.key] = term
             ids.add(rows[term.key])
-        sections.setdefault((chunk.doc_id, chunk.title), set()).update(ids)
+        sections[section].update(ids)
         own_terms.append(np.array(sorted(ids), dtype=np.int32))
-    scope = [np.array(sorted(sections[(c.doc_id, c.title)]), dtype=np.int32) for c in chunks]
+    scope = [np.array(sorted(sections[section]), dtype=np.int32) for section in section_of]
     return vocabulary, scope, own_terms
 
 
@@ -325,13 +332,12 @@ def _read_ragged(path: Path) -> list[np.ndarray]:
     return [ids[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def _scope_texts(chunks: list[Chunk]) -> list[str]:
-    """Each chunk's section text (lower-cased), shared between the chunks of a section."""
-    sections: dict[tuple[str, str], list[str]] = {}
-    for chunk in chunks:
-        sections.setdefault((chunk.doc_id, chunk.title), []).append(chunk.keyword_text())
-    joined = {key: "\n".join(parts).lower() for key, parts in sections.items()}
-    return [joined[(c.doc_id, c.title)] for c in chunks]
+def _section_texts(chunks: list[Chunk], section_of: list[int]) -> list[str]:
+    """Each section's text (lower-cased): its chunks' texts joined."""
+    parts: list[list[str]] = [[] for _ in range(max(section_of, default=-1) + 1)]
+    for chunk, section in zip(chunks, section_of, strict=True):
+        parts[section].append(chunk.keyword_text())
+    return ["\n".join(texts).lower() for texts in parts]
 
 
 def _write_terms(path: Path, name: str, terms: list[Term], vectors: np.ndarray,
@@ -382,9 +388,10 @@ def load_index(index_dir: Path) -> SearchIndex:
         sentence_rows = np.load(path / "sentence_rows.npy")
         keywords = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
         heading_keywords = bm25s.BM25.load(str(path / "bm25_headings"), show_progress=False)
+        section_of = _sections(chunks)
         coverage = CoverageModel(
-            _read_terms(path, "terms"), _read_terms(path, "background"),
-            _read_ragged(path / "scope_terms.npz"), _scope_texts(chunks),
+            _read_terms(path, "terms"), _read_terms(path, "background"), section_of,
+            _read_ragged(path / "scope_terms.npz"), _section_texts(chunks, section_of),
             _read_ragged(path / "chunk_terms.npz"), [c.keyword_text().lower() for c in chunks])
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         raise IndexStoreError(f"index in {path} is unreadable: {exc}") from exc
