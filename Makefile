@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: install install-test run test lint bench clean
+.PHONY: install install-test system-deps run test lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e .
 
-install-test: install
+install-test: install system-deps
 	$(BIN)/pip install --quiet -e '.[test]'
+
+# chromium for the browser tests; Redis and PostgreSQL started if not running.
+system-deps:
+	bash scripts/system-deps.sh
 
 run: install
 	$(BIN)/faqbot serve --host $(HOST) --port $(PORT)
@@ -37,6 +41,11 @@ bench: install-test
 	$(BIN)/python bench/zh_retrieval.py
 	$(BIN)/python bench/medquad.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/load.py
+
+# Browser tests, saving a screenshot of each widget state into docs/screenshots/.
+screenshots: install-test
+	FAQBOT_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py
 
 clean:
-	rm -rf index/current index/builds index/*.sqlite bench/.cache
+	rm -rf index/current index/builds index/embedding_cache.sqlite bench/.cache

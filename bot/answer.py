@@ -99,13 +99,17 @@ def _shared_ratio(a: str, b: str) -> float:
     return sum(len(s) for s in sentences if s.strip() in b) / max(len(a), 1)
 
 
-def render_answer(lang: Lang, passages: Sequence[Passage], disclaimer: str,
-                  lead: str | None = None) -> str:
-    lines = [lead, ""] if lead else []
+def answer_intro(lang: Lang, passages: Sequence[Passage]) -> str:
     intro = ANSWER_INTRO[lang]
     if any(_passage_lang(p) != lang for p in passages):
         intro += CROSS_LINGUAL_NOTE[lang]
-    lines.append(intro)
+    return intro
+
+
+def render_answer(lang: Lang, passages: Sequence[Passage], disclaimer: str,
+                  lead: str | None = None) -> str:
+    lines = [lead, ""] if lead else []
+    lines.append(answer_intro(lang, passages))
     for number, passage in enumerate(passages, start=1):
         quote = f"「{passage.text}」" if lang == "zh" else f"“{passage.text}”"
         lines.append(f"{number}. {quote}")

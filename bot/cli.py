@@ -133,15 +133,47 @@ def evaluate(questions: Path, corpus: CorpusOpt = None, index: IndexOpt = None,
 @app.command()
 def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
           port: Annotated[int, typer.Option()] = 8000,
+          workers: Annotated[int, typer.Option(
+              min=1, help="Worker processes; with more than one, set FAQBOT_REDIS_URL so "
+              "they share conversations")] = 1,
           corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
-    """Serve the HTTP API (builds the index first when it is missing or stale)."""
+    """Serve the widget, demo site and HTTP API (builds the index first when it is missing
+    or stale)."""
+    import os
+
     import uvicorn
 
-    from web.app import create_app
+    from web.app import create_app, load_service_bot
 
     settings = _settings(corpus, index)
-    bot = _load_bot(settings)
-    uvicorn.run(create_app(settings, bot=bot), host=host, port=port, log_level="info")
+    _configure_access_log()
+    if workers == 1:
+        try:
+            bot = load_service_bot(settings)
+        except BotError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        uvicorn.run(create_app(settings, bot=bot), host=host, port=port, access_log=False,
+                    log_level="info", timeout_keep_alive=5)
+        return
+    if not settings.redis_url:
+        typer.echo("warning: several workers without FAQBOT_REDIS_URL do not share "
+                   "conversations", err=True)
+    _load_bot(settings)  # build the index once, before the workers start
+    os.environ.update(FAQBOT_CORPUS_DIR=str(settings.corpus_dir),
+                      FAQBOT_INDEX_DIR=str(settings.index_dir))
+    uvicorn.run("web.app:create_app", factory=True, workers=workers, host=host, port=port,
+                access_log=False, log_level="info", timeout_keep_alive=5)
+
+
+def _configure_access_log() -> None:
+    """Access lines are JSON already: print them as they are."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("faqbot.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,9 +41,26 @@ class Settings(BaseSettings):
     max_passages: int = Field(3, ge=1, le=10, description="Passages quoted in one answer.")
     session_turns: int = Field(6, ge=1, description="Recent turns kept per conversation.")
     session_ttl_seconds: int = Field(3600, ge=60, description="Idle conversations expire.")
+    database_url: str | None = Field(
+        None, description="Conversation log (SQLAlchemy URL, e.g. postgresql+psycopg://…); "
+        "default: SQLite file conversations.sqlite in the index directory.")
+    redis_url: str | None = Field(
+        None, description="Shared sessions (redis://host:port/db); default: in process.")
+    allowed_origins: str = Field(
+        "", description="Comma-separated origins allowed to call the API from a browser (the "
+        "widget on another site), or '*'.")
+    rate_limit_per_minute: int = Field(
+        30, ge=0, description="Messages and ratings per client per minute; 0 = no limit.")
+    request_timeout_seconds: float = Field(
+        15.0, gt=0, description="A question taking longer gets a 504 (retry later).")
+    trust_proxy_headers: bool = Field(
+        False, description="Identify clients by X-Forwarded-For (only behind your own proxy).")
+
     def embedding_cache_path(self) -> Path:
         return (self.cache_dir or self.index_dir) / "embedding_cache.sqlite"
 
-    database_url: str | None = Field(None, description="Log store (used by the operator console).")
-    redis_url: str | None = Field(None, description="Shared sessions (used by the web channel).")
-    allowed_origins: str = Field("", description="Comma-separated CORS origins for the widget.")
+    def log_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.index_dir.resolve()}/conversations.sqlite"
+
+    def origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]

@@ -11,12 +11,13 @@ from pathlib import Path
 from bot import answer, confidence, safety
 from bot.config import Settings
 from bot.embedding import Embedder, make_embedder
-from bot.errors import IndexStoreError, InputError
+from bot.errors import IndexStoreError, InputError, LogStoreError
 from bot.index import build_index, is_stale, load_index
 from bot.language import detect_lang, has_cjk, warm_up
+from bot.logstore import LogStore
 from bot.models import Chunk, Lang, Passage, Reply, Turn
 from bot.retrieval import Hit, Retriever
-from bot.sessions import InMemorySessionStore, SessionStore
+from bot.sessions import SessionStore, make_session_store
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,11 @@ class _Query:
 
 class Bot:
     def __init__(self, retriever: Retriever, settings: Settings,
-                 sessions: SessionStore | None = None) -> None:
+                 sessions: SessionStore | None = None, logstore: LogStore | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
-        self.sessions = sessions or InMemorySessionStore(settings.session_turns,
-                                                         settings.session_ttl_seconds)
+        self.logstore = logstore  # None: exchanges are not recorded (CLI, evaluation)
+        self.sessions = sessions or make_session_store(settings)
         self.thresholds = confidence.thresholds_for(settings.min_confidence)
         self._starters = _starter_questions(retriever.index.chunks)
 
@@ -52,7 +53,8 @@ class Bot:
     @classmethod
     def load(cls, index_dir: Path | str | None = None, corpus_dir: Path | str | None = None,
              settings: Settings | None = None, embedder: Embedder | None = None,
-             build: bool = True, sessions: SessionStore | None = None) -> Bot:
+             build: bool = True, sessions: SessionStore | None = None,
+             logstore: LogStore | None = None) -> Bot:
         """Load the index, building it first when it is missing or stale (and `build`)."""
         settings = settings or Settings()
         updates = {}
@@ -73,7 +75,7 @@ class Bot:
         warm_up()
         if hasattr(embedder, "warm_up"):
             embedder.warm_up()
-        return cls(retriever, settings, sessions)
+        return cls(retriever, settings, sessions, logstore)
 
     # ------------------------------------------------------------ public API
     def search(self, query: str, k: int = 10) -> list[Passage]:
@@ -81,7 +83,8 @@ class Bot:
         hits = self.retriever.search(query, k=k)
         return [answer.make_passage(h.chunk, (0, len(h.chunk.text)), h.dense) for h in hits]
 
-    def ask(self, message: str, session_id: str | None = None) -> Reply:
+    def ask(self, message: str, session_id: str | None = None, channel: str = "api") -> Reply:
+        """Answer one message; `channel` (web, wechat, …) is recorded in the log."""
         message = self.validate_message(message)
         if session_id is None or session_id == "":
             session_id = uuid.uuid4().hex
@@ -93,7 +96,18 @@ class Bot:
         self.sessions.append(session_id, Turn(
             question=message, retrieval_query=query.text, lang=reply.lang, kind=reply.kind,
             doc_ids=[p.doc_id for p in reply.passages]))
+        if self.logstore is not None:
+            try:
+                self.logstore.record_exchange(message, reply, channel)
+            except LogStoreError as exc:  # the visitor still gets the answer
+                log.error("exchange %s not logged: %s", reply.reply_id, exc)
         return reply
+
+    def feedback(self, reply_id: str, rating: str, comment: str | None = None) -> None:
+        """Record a visitor's rating of a reply (InputError for an unknown reply)."""
+        if self.logstore is None:
+            raise LogStoreError("no log store configured; feedback is not recorded")
+        self.logstore.record_feedback(reply_id, rating, comment)
 
     def validate_message(self, message: object) -> str:
         if not isinstance(message, str):
@@ -127,25 +141,29 @@ class Bot:
         intent = safety.smalltalk_intent(message)
         if intent:
             suggestions = self.suggestions(lang, 3)
-            text = answer.render_smalltalk(safety.SMALLTALK[intent][lang], suggestions, lang)
-            return self._make_reply(session_id, lang, "smalltalk", text, [], disclaimer,
-                                    suggestions)
+            line = safety.SMALLTALK[intent][lang]
+            return self._make_reply(session_id, lang, "smalltalk", line, None,
+                                    answer.render_smalltalk(line, suggestions, lang), [],
+                                    disclaimer, suggestions)
 
         flags = safety.red_flags(message) or (safety.red_flags(query.text)
                                               if query.follow_up else [])
-        urgent_line = safety.urgent_message(flags, lang) if flags else None
+        alert = safety.urgent_message(flags, lang) if flags else None
         assessed, sentences = self._assess(query)
         passages = self._select_passages(assessed, query, sentences)
         hits = [a.hit for a in assessed]
         if passages:
             kind = "urgent" if flags else "answer"
             suggestions = self._related_questions(hits, passages, message, lang)
-            text = answer.render_answer(lang, passages, disclaimer, lead=urgent_line)
+            line = answer.answer_intro(lang, passages)
+            text = answer.render_answer(lang, passages, disclaimer, lead=alert)
         else:
             kind = "urgent" if flags else "fallback"
             suggestions = self.suggestions(lang, 3)
-            text = answer.render_fallback(lang, suggestions, disclaimer, lead=urgent_line)
-        return self._make_reply(session_id, lang, kind, text, passages, disclaimer, suggestions)
+            line = answer.FALLBACK[lang]
+            text = answer.render_fallback(lang, suggestions, disclaimer, lead=alert)
+        return self._make_reply(session_id, lang, kind, line, alert, text, passages, disclaimer,
+                                suggestions)
 
     def assess(self, message: str, session_id: str | None = None) -> list[confidence.Assessed]:
         """The candidate passages for a message, best first, with their confidence: what
@@ -217,10 +235,11 @@ class Bot:
         return out[:k] or self.suggestions(lang, k)
 
     @staticmethod
-    def _make_reply(session_id, lang, kind, text, passages, disclaimer, suggestions) -> Reply:
+    def _make_reply(session_id, lang, kind, message, alert, text, passages, disclaimer,
+                    suggestions) -> Reply:
         return Reply(reply_id=uuid.uuid4().hex, session_id=session_id, lang=lang, kind=kind,
-                     text=text, passages=passages, disclaimer=disclaimer,
-                     suggestions=suggestions)
+                     message=message, alert=alert, text=text, passages=passages,
+                     disclaimer=disclaimer, suggestions=suggestions)
 
 
 def _is_follow_up(text: str, lang: Lang) -> bool:

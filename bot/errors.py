@@ -19,3 +19,11 @@ class EmbeddingError(BotError):
 
 class InputError(BotError):
     """A visitor message or request is unusable (empty, too long, not text)."""
+
+
+class LogStoreError(BotError):
+    """The conversation log could not be read or written."""
+
+
+class UnknownReplyError(InputError):
+    """Feedback names a reply the log has no record of."""

@@ -110,6 +110,10 @@ class Reply(BaseModel):
     session_id: str
     lang: Lang
     kind: ReplyKind
+    alert: str | None = Field(None, description="The seek-care-now message (kind 'urgent' "
+                              "only); show it first and prominently.")
+    message: str = Field(description="The bot's own words before any quotes: the answer's "
+                         "intro, the fallback advice or the small-talk line.")
     text: str = Field(description="The whole reply as plain text, for text-only channels.")
     passages: list[Passage] = Field(default_factory=list)
     disclaimer: str

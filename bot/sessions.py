@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import asdict
 from typing import Protocol
 
+from bot.config import Settings
 from bot.models import Turn
+
+log = logging.getLogger(__name__)
 
 
 class SessionStore(Protocol):
@@ -46,3 +52,54 @@ class InMemorySessionStore:
             self._data[session_id] = (time.monotonic(), turns)
             while len(self._data) > self.max_sessions:
                 self._data.popitem(last=False)
+
+
+class RedisSessionStore:
+    """Sessions in Redis, so several workers and replicas share conversations.
+
+    A session is a Redis list of JSON turns, trimmed to `max_turns` and expiring after
+    `ttl_seconds` idle. If Redis is unreachable the bot still answers, without the context
+    (a warning is logged): a visitor is better served by an answer than by an error.
+    """
+
+    def __init__(self, url: str, max_turns: int = 6, ttl_seconds: int = 3600,
+                 prefix: str = "faqbot:session:") -> None:
+        import redis
+
+        self.max_turns = max_turns
+        self.ttl = ttl_seconds
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._errors = (redis.RedisError, OSError)
+
+    def recent(self, session_id: str) -> list[Turn]:
+        try:
+            raw = self._redis.lrange(self.prefix + session_id, 0, -1)
+        except self._errors as exc:
+            log.warning("session store unavailable, answering without context: %s", exc)
+            return []
+        return [Turn(**json.loads(item)) for item in raw]
+
+    def append(self, session_id: str, turn: Turn) -> None:
+        key = self.prefix + session_id
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.rpush(key, json.dumps(asdict(turn), ensure_ascii=False))
+        pipe.ltrim(key, -self.max_turns, -1)
+        pipe.expire(key, self.ttl)
+        try:
+            pipe.execute()
+        except self._errors as exc:
+            log.warning("session store unavailable, turn not remembered: %s", exc)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except self._errors:
+            return False
+
+
+def make_session_store(settings: Settings) -> SessionStore:
+    if settings.redis_url:
+        return RedisSessionStore(settings.redis_url, settings.session_turns,
+                                 settings.session_ttl_seconds)
+    return InMemorySessionStore(settings.session_turns, settings.session_ttl_seconds)

@@ -27,6 +27,11 @@ def _isolated_settings(monkeypatch):
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
+    """Fresh per run (CI); TEST_EMBEDDING_CACHE=DIR reuses one between local runs."""
+    reuse = os.environ.get("TEST_EMBEDDING_CACHE")
+    if reuse:
+        Path(reuse).mkdir(parents=True, exist_ok=True)
+        return Path(reuse)
     return tmp_path_factory.mktemp("embedding-cache")
 
 
@@ -67,3 +72,48 @@ def make_settings(tmp_path, cache_dir):
                         **overrides)
 
     return make
+
+
+@pytest.fixture
+def web_bot(seed_bot, seed_settings, tmp_path):
+    """The seed bot as the web service runs it: its own sessions and a fresh SQLite log."""
+    from bot.core import Bot
+    from bot.logstore import LogStore
+
+    return Bot(seed_bot.retriever, seed_settings,
+               logstore=LogStore(f"sqlite:///{tmp_path}/conversations.sqlite"))
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away database on the local PostgreSQL server (started by .ci/run)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"faqbot_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of its own on the local Redis server; its keys are removed after."""
+    import uuid
+
+    import redis
+
+    prefix = f"faqbot-test:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)

@@ -1,30 +1,68 @@
-"""HTTP API: a thin FastAPI layer over `Bot`. Routes parse, call, serialise."""
+"""HTTP API, widget and demo site: a thin FastAPI layer over `Bot`. Routes parse, call,
+serialise; limits (body size, rate, time) and CORS are applied here, once."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from bot.config import Settings
-from bot.errors import BotError, IndexStoreError, InputError
-from bot.models import Reply
+from bot.errors import BotError, IndexStoreError, InputError, LogStoreError, UnknownReplyError
+from bot.models import Lang, Reply
+from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, client_address
+from web.ratelimit import make_rate_limiter
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+STATIC = Path(__file__).parent / "static"
 
 
 class ChatRequest(BaseModel):
     message: str = Field(description="The visitor's message, in Chinese or English.")
     session_id: str | None = Field(None, description="Continue a conversation; omit to start "
                                    "one (the reply carries the new id).")
+
+
+class FeedbackRequest(BaseModel):
+    reply_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=2000)
+
+
+class Suggestions(BaseModel):
+    lang: Lang
+    suggestions: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    chunks: int
+    model: str
+    built_at: str
+    sessions: str
+
+
+def load_service_bot(settings: Settings):
+    """The Bot as the web service runs it: shared sessions (Redis when configured) and the
+    conversation log."""
+    from bot.core import Bot
+    from bot.logstore import LogStore
+
+    return Bot.load(settings=settings, logstore=LogStore(settings.log_database_url()))
 
 
 def get_bot(request: Request):
@@ -34,12 +72,35 @@ def get_bot(request: Request):
 BotDep = Annotated[Any, Depends(get_bot)]
 
 
-class Health(BaseModel):
-    status: str
-    documents: int
-    chunks: int
-    model: str
-    built_at: str
+def rate_limited(request: Request) -> None:
+    settings: Settings = request.app.state.settings
+    wait = request.app.state.rate_limiter.acquire(
+        client_address(request.scope, settings.trust_proxy_headers))
+    if wait > 0:
+        seconds = max(1, round(wait))
+        raise HTTPException(429, f"too many requests: wait {seconds} s and try again",
+                            headers={"Retry-After": str(seconds)})
+
+
+class StaticFile:
+    """A file served with an ETag and cache headers; read once."""
+
+    def __init__(self, path: Path, media_type: str, max_age: int) -> None:
+        self.body = path.read_bytes()
+        self.media_type = media_type
+        self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:20] + '"'
+        self.cache_control = f"public, max-age={max_age}"
+
+    def response(self, request: Request, extra: dict[str, str] | None = None) -> Response:
+        headers = {"ETag": self.etag, "Cache-Control": self.cache_control,
+                   "X-Content-Type-Options": "nosniff", **(extra or {})}
+        if self.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+PAGE_CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'self'")
 
 
 def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
@@ -49,23 +110,32 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if app.state.bot is None:
-            from bot.core import Bot
-
-            app.state.bot = await run_in_threadpool(Bot.load, settings=settings)
+            app.state.bot = await run_in_threadpool(load_service_bot, settings)
         yield
 
     app = FastAPI(title="faqbot", version="0.1.0", lifespan=lifespan,
                   description="Bilingual medical FAQ bot: answers quote their sources.")
     app.state.bot = bot
     app.state.settings = settings
+    app.state.rate_limiter = make_rate_limiter(settings.rate_limit_per_minute,
+                                               settings.redis_url)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, 413)
-        return await call_next(request)
+    # Last added runs first: access log sees every request, then the size cap, then CORS.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    origins = settings.origins()
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["content-type"], max_age=600)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(AccessLogMiddleware, trust_proxy_headers=settings.trust_proxy_headers)
 
+    _add_error_handlers(app)
+    _add_api_routes(app, settings)
+    _add_site_routes(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
         problems = []
@@ -76,26 +146,81 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, exc: InputError):
-        return JSONResponse({"detail": str(exc)}, 422)
+        return JSONResponse({"detail": str(exc)}, 404 if isinstance(exc, UnknownReplyError)
+                            else 422)
 
     @app.exception_handler(IndexStoreError)
     async def index_unavailable(request: Request, exc: IndexStoreError):
         log.error("index unavailable: %s", exc)
         return JSONResponse({"detail": "the bot's index is unavailable"}, 503)
 
+    @app.exception_handler(LogStoreError)
+    async def log_unavailable(request: Request, exc: LogStoreError):
+        log.error("log store: %s", exc)
+        return JSONResponse({"detail": "feedback could not be recorded; try again later"}, 503)
+
     @app.exception_handler(BotError)
     async def bot_error(request: Request, exc: BotError):
         log.error("bot error: %s", exc)
         return JSONResponse({"detail": "the bot could not answer"}, 500)
 
-    @app.post("/api/chat", response_model=Reply)
+
+def _add_api_routes(app: FastAPI, settings: Settings) -> None:
+    limited = [Depends(rate_limited)]
+
+    async def within_time_limit(func, *args):
+        try:
+            return await asyncio.wait_for(run_in_threadpool(func, *args),
+                                          settings.request_timeout_seconds)
+        except TimeoutError:
+            raise HTTPException(504, "the bot took too long to answer; try again") from None
+
+    @app.post("/api/chat", response_model=Reply, dependencies=limited,
+              responses={413: {}, 422: {}, 429: {}, 504: {}})
     async def chat(body: ChatRequest, bot: BotDep) -> Reply:
-        return await run_in_threadpool(bot.ask, body.message, body.session_id)
+        """Ask a question; the reply quotes the sources (or falls back), in the visitor's
+        language."""
+        return await within_time_limit(bot.ask, body.message, body.session_id, "web")
+
+    @app.post("/api/feedback", status_code=204, dependencies=limited,
+              responses={404: {}, 422: {}, 429: {}})
+    async def rate_reply(body: FeedbackRequest, bot: BotDep) -> Response:
+        """Thumbs up/down (and an optional comment) on a reply; the latest rating counts."""
+        await within_time_limit(bot.feedback, body.reply_id, body.rating, body.comment)
+        return Response(status_code=204)
+
+    @app.get("/api/suggestions", response_model=Suggestions)
+    async def suggestions(bot: BotDep, lang: Annotated[Lang, Query()] = "zh",
+                          k: Annotated[int, Query(ge=1, le=10)] = 5) -> Suggestions:
+        """Starter questions the corpus can answer, for a welcome screen."""
+        return Suggestions(lang=lang, suggestions=bot.suggestions(lang, k))
 
     @app.get("/api/health", response_model=Health)
     async def health(bot: BotDep) -> Health:
         manifest = bot.retriever.index.manifest
+        sessions = type(bot.sessions).__name__
+        if hasattr(bot.sessions, "ping"):
+            sessions += " ok" if await run_in_threadpool(bot.sessions.ping) else " unreachable"
         return Health(status="ok", documents=manifest.documents, chunks=manifest.chunks,
-                      model=manifest.model_id, built_at=manifest.built_at)
+                      model=manifest.model_id, built_at=manifest.built_at, sessions=sessions)
 
-    return app
+
+def _add_site_routes(app: FastAPI) -> None:
+    widget = StaticFile(STATIC / "widget.js", "application/javascript; charset=utf-8", 3600)
+    demo = StaticFile(STATIC / "demo.html", "text/html; charset=utf-8", 300)
+    embed = StaticFile(STATIC / "embed.html", "text/html; charset=utf-8", 300)
+    page_headers = {"Content-Security-Policy": PAGE_CSP}
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_js(request: Request) -> Response:
+        # Any site may load the script; the API's CORS settings decide who may call it.
+        return widget.response(request, {"Access-Control-Allow-Origin": "*",
+                                         "Cross-Origin-Resource-Policy": "cross-origin"})
+
+    @app.get("/", include_in_schema=False)
+    async def demo_page(request: Request) -> Response:
+        return demo.response(request, page_headers)
+
+    @app.get("/embed", include_in_schema=False)
+    async def embed_page(request: Request) -> Response:
+        return embed.response(request, page_headers)

@@ -1,0 +1,115 @@
+"""ASGI middleware: body-size cap and structured access logs. Pure ASGI (no
+BaseHTTPMiddleware) so they add microseconds, and the cap also holds for chunked bodies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("faqbot.access")
+
+
+class BodyTooLarge(HTTPException):
+    """An HTTPException, so request parsing passes it on as a 413 instead of a 400."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body over {max_bytes} bytes")
+
+
+class BodyLimitMiddleware:
+    """413 for a body over `max_bytes`, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await _send_json(send, 413, {"detail": f"request body over {self.max_bytes} bytes"})
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge as exc:
+            if not started:
+                await _send_json(send, 413, {"detail": exc.detail})
+
+
+class AccessLogMiddleware:
+    """One JSON line per request: method, path (no query string: it may carry signatures),
+    status, duration, a short hash of the client address. Never a body."""
+
+    def __init__(self, app: ASGIApp, trust_proxy_headers: bool = False) -> None:
+        self.app = app
+        self.trust_proxy_headers = trust_proxy_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(json.dumps({
+                    "ts": round(time.time(), 3), "method": scope["method"],
+                    "path": scope["path"][:200], "status": status,
+                    "ms": round((time.perf_counter() - start) * 1000, 1),
+                    "client": client_hash(client_address(scope, self.trust_proxy_headers)),
+                }))
+
+
+def client_address(scope: Scope, trust_proxy_headers: bool) -> str:
+    if trust_proxy_headers:
+        forwarded = dict(scope["headers"]).get(b"x-forwarded-for")
+        if forwarded:
+            return forwarded.decode("latin-1").split(",")[0].strip()
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def client_hash(address: str) -> str:
+    return hashlib.sha256(address.encode()).hexdigest()[:12]
+
+
+async def _send_json(send: Send, status: int, body: dict) -> None:
+    payload = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(payload)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": payload})
