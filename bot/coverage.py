@@ -226,6 +226,8 @@ class CoverageModel:
         self._background_en = background.vectors[~background.langs]
         self._background_rows = {True: np.flatnonzero(background.langs),
                                  False: np.flatnonzero(~background.langs)}
+        self._background_hub = {is_zh: np.ascontiguousarray(background.hubness[rows].T)
+                                for is_zh, rows in self._background_rows.items()}  # (2, m)
 
     def term_vectors(self, terms: list[Term], embed) -> np.ndarray:
         """Vectors for question terms: stored vectors where known, else embedded now."""
@@ -254,8 +256,8 @@ class CoverageModel:
             if not len(matrix):
                 continue
             rows = self._background_rows[is_zh]
-            hub = self.background.hubness[rows]  # (m, 2)
-            scores = vectors @ matrix.T - hub[:, query_column].T
+            scores = vectors @ matrix.T
+            scores -= self._background_hub[is_zh][query_column]
             for i, term in enumerate(terms):
                 own = self.background.lookup.get(term.key)
                 if own is not None and self.background.langs[own] == is_zh:

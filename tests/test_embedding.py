@@ -74,3 +74,24 @@ def test_cache_embeds_only_new_texts(tmp_path, embedder):
     _, computed = cache.embed(embedder, ["腰痛"], kind="query")  # a query vector differs
     assert computed == 1
     cache.close()
+
+
+def test_query_memo_embeds_each_text_once_and_stays_bounded():
+    import numpy as np
+
+    from bot.embedding import QueryMemo
+
+    calls: list[list[str]] = []
+
+    def compute(texts):
+        calls.append(texts)
+        return np.array([[len(t), ord(t[0])] for t in texts], dtype=np.float32)
+
+    memo = QueryMemo(capacity=3)
+    first = memo.embed(["ab", "c", "ab"], compute, 2)
+    assert calls == [["ab", "c"]] and first[0].tolist() == first[2].tolist() == [2, 97]
+    again = memo.embed(["c", "de"], compute, 2)
+    assert calls[-1] == ["de"] and again[0].tolist() == [1, 99]
+    memo.embed(["f", "g"], compute, 2)  # evicts the least recently used ("ab")
+    memo.embed(["ab"], compute, 2)
+    assert calls[-1] == ["ab"]
