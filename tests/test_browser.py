@@ -151,6 +151,14 @@ class Widget:
         }""")
 
 
+def open_demo(live, page) -> Widget:
+    """The demo site with the chat panel open."""
+    page.goto(live["url"] + "/")
+    widget = Widget(page)
+    widget.open()
+    return widget
+
+
 def shot(page, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
@@ -182,9 +190,7 @@ def test_chinese_question_gets_quotes_with_source_link_and_disclaimer(live, page
 
 
 def test_english_question_switches_the_widget_to_english(live, page):
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     reply = widget.ask("What are the symptoms of lumbar disc herniation?")
     assert reply["lang"] == "en" and reply["kind"] == "answer"
     bubble = widget.last_reply()
@@ -196,9 +202,7 @@ def test_english_question_switches_the_widget_to_english(live, page):
 
 
 def test_out_of_corpus_question_falls_back(live, page):
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     reply = widget.ask("How do I renew my passport at the embassy?")
     assert reply["kind"] == "fallback"
     bubble = widget.last_reply()
@@ -210,9 +214,7 @@ def test_out_of_corpus_question_falls_back(live, page):
 
 
 def test_red_flag_shows_the_urgent_banner_first(live, page):
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     reply = widget.ask("腰痛好几天了，今天突然大小便失禁，腿也没力气")
     assert reply["kind"] == "urgent"
     banner = widget.last_reply().locator(".urgent-banner")
@@ -225,9 +227,7 @@ def test_red_flag_shows_the_urgent_banner_first(live, page):
 
 
 def test_thumbs_down_is_recorded(live, page):
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     reply = widget.ask("腰椎间盘突出需要做手术吗")
     down = widget.last_reply().locator(".rate button[data-rating=down]")
     with page.expect_response(lambda r: r.url.endswith("/api/feedback")) as response:
@@ -240,9 +240,7 @@ def test_thumbs_down_is_recorded(live, page):
 
 
 def test_suggestion_chip_asks_its_question(live, page):
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     chip = widget.root.locator(".welcome .chip").first
     question = chip.inner_text()
     with page.expect_response(lambda r: r.url.endswith("/api/chat")) as response:
@@ -292,9 +290,7 @@ def test_keyboard_only(live, page):
 
 
 def test_markup_from_server_and_visitor_is_shown_as_text(live, page):
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     typed = '<img src=x onerror="window.__xss=5">'
     widget.ask(typed)
     assert widget.root.locator(".msg.user").last.inner_text().endswith(typed)
@@ -356,9 +352,7 @@ def test_widget_works_from_another_origin(live, page):
 
 
 def test_session_survives_reload_and_new_conversation_resets(live, page):
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     first = widget.ask("腰椎微创手术后腰酸是怎么回事")
     page.reload()
     widget = Widget(page)
@@ -373,9 +367,7 @@ def test_session_survives_reload_and_new_conversation_resets(live, page):
 
 
 def test_network_failure_keeps_the_message_and_offers_retry(live, page):
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     page.route("**/api/chat", lambda route: route.abort("connectionrefused"))
     widget.root.locator("textarea").fill("腰痛要做哪些检查")
     widget.root.locator("textarea").press("Enter")
@@ -396,9 +388,7 @@ def test_rate_limited_visitor_is_told_to_wait(live, page):
     from web.ratelimit import TokenBucketLimiter
 
     app = live["app"]
-    page.goto(live["url"] + "/")
-    widget = Widget(page)
-    widget.open()
+    widget = open_demo(live, page)
     original, app.state.rate_limiter = app.state.rate_limiter, TokenBucketLimiter(1)
     try:
         widget.ask("你好")
