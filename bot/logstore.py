@@ -97,8 +97,10 @@ class LogStore:
         comment = (comment or "").strip() or None
         if comment is not None and len(comment) > MAX_COMMENT_CHARS:
             raise InputError(f"comment is longer than {MAX_COMMENT_CHARS} characters")
-        if self.exchange(reply_id) is None:
-            raise UnknownReplyError(f"unknown reply_id {reply_id[:64]!r}")
+        known = select(exchanges.c.reply_id).where(exchanges.c.reply_id == reply_id)
+        with self._connect() as conn:
+            if conn.execute(known).first() is None:
+                raise UnknownReplyError(f"unknown reply_id {reply_id[:64]!r}")
         self._write(insert(feedback).values(reply_id=reply_id, created_at=datetime.now(UTC),
                                             rating=rating, comment=comment))
 
