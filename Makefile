@@ -42,6 +42,7 @@ bench: install-test
 	$(BIN)/python bench/medquad.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/wechat_sim.py bench
 
 # Browser tests, saving a screenshot of each widget state into docs/screenshots/.
 screenshots: install-test

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import platform
+import random
 import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("FAQBOT_SHARED_DIR", ROOT.parent / "shared"))
@@ -82,3 +89,68 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     rank = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[rank]
+
+
+def questions(per_language: int = 2000) -> list[str]:
+    """Distinct questions, so the bench measures real work rather than repeated answers:
+    the seed dev questions, Chinese patient questions and MedQuAD questions (most of the
+    latter two are outside the seed corpus: the fallback path is measured too)."""
+    seed = [json.loads(line) for line in
+            (SHARED / "eval" / "seed_dev_questions.jsonl").read_text("utf-8").splitlines()
+            if line.strip()]
+    out = [t for row in seed for t in (row.get("turns") or [row.get("question")]) if t]
+    zh_dir = SHARED / "datasets" / "zh-medical-dialogue"
+    zh = [json.loads(line)["query"] for line in
+          (zh_dir / "dev_queries.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    with open(zh_dir / "entries.csv", encoding="utf-8") as handle:
+        zh += [row["title"] for row in csv.DictReader(handle)]
+    en = []
+    for path in sorted((SHARED / "datasets" / "medquad").glob("*/*.xml")):
+        en += [q.text.strip() for q in ElementTree.parse(path).getroot().iter("Question")
+               if q.text and q.text.strip()]
+        if len(en) >= per_language * 3:
+            break
+    rng = random.Random(7)
+    out += rng.sample(sorted(set(zh)), per_language) + rng.sample(sorted(set(en)), per_language)
+    rng.shuffle(out)
+    return out
+
+
+@contextmanager
+def seed_server(port: int, workers: int = 1, env: dict[str, str] | None = None
+                ) -> Iterator[subprocess.Popen]:
+    """`faqbot serve` in its own process over the seed corpus (index built first, outside
+    any measurement), rate limit off; stopped on exit."""
+    settings = seed_bot().settings
+    full_env = dict(os.environ, FAQBOT_CORPUS_DIR=str(settings.corpus_dir),
+                    FAQBOT_INDEX_DIR=str(settings.index_dir), FAQBOT_CACHE_DIR=str(CACHE),
+                    FAQBOT_RATE_LIMIT_PER_MINUTE="0", OMP_NUM_THREADS="1", **(env or {}))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers",
+         str(workers)], env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(port, server)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def wait_ready(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def cpu_seconds() -> float:
+    started = time.perf_counter()
+    sum(range(10**8))
+    return time.perf_counter() - started

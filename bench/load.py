@@ -11,21 +11,16 @@ Needs `wrk` (Debian package wrk). With --workers > 1, sessions go to Redis
 from __future__ import annotations
 
 import argparse
-import csv
 import gzip
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
-from xml.etree import ElementTree
 
-from common import CACHE, ROOT, SHARED, report, seed_bot
+from common import CACHE, ROOT, cpu_seconds, questions, report, seed_server
 
 from bot.logstore import LogStore
 
@@ -48,31 +43,6 @@ done = function(summary, latency, requests)
     summary.errors.timeout))
 end
 """
-
-
-def questions(per_language: int = 2000) -> list[str]:
-    """Distinct questions, so the bench measures real work rather than repeated answers:
-    the seed dev questions, Chinese patient questions and MedQuAD questions (most of the
-    latter two are outside the seed corpus: the fallback path is measured too)."""
-    seed = [json.loads(line) for line in
-            (SHARED / "eval" / "seed_dev_questions.jsonl").read_text("utf-8").splitlines()
-            if line.strip()]
-    out = [t for row in seed for t in (row.get("turns") or [row.get("question")]) if t]
-    zh_dir = SHARED / "datasets" / "zh-medical-dialogue"
-    zh = [json.loads(line)["query"] for line in
-          (zh_dir / "dev_queries.jsonl").read_text("utf-8").splitlines() if line.strip()]
-    with open(zh_dir / "entries.csv", encoding="utf-8") as handle:
-        zh += [row["title"] for row in csv.DictReader(handle)]
-    en = []
-    for path in sorted((SHARED / "datasets" / "medquad").glob("*/*.xml")):
-        en += [q.text.strip() for q in ElementTree.parse(path).getroot().iter("Question")
-               if q.text and q.text.strip()]
-        if len(en) >= per_language * 3:
-            break
-    rng = random.Random(7)
-    out += rng.sample(sorted(set(zh)), per_language) + rng.sample(sorted(set(en)), per_language)
-    rng.shuffle(out)
-    return out
 
 
 def lua_script(texts: list[str]) -> str:
@@ -110,19 +80,6 @@ def wrk(port: int, clients: int, seconds: int, script: Path) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
-def wait_ready(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=60)
@@ -133,38 +90,25 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
 
-    bot = seed_bot()  # builds the seed index once, outside the measurement
-    settings = bot.settings
-    del bot
     log_db = CACHE / "load-log.sqlite"
     log_db.unlink(missing_ok=True)
-    env = dict(os.environ, FAQBOT_CORPUS_DIR=str(settings.corpus_dir),
-               FAQBOT_INDEX_DIR=str(settings.index_dir), FAQBOT_CACHE_DIR=str(CACHE),
-               FAQBOT_RATE_LIMIT_PER_MINUTE="0", FAQBOT_DATABASE_URL=f"sqlite:///{log_db}",
-               OMP_NUM_THREADS="1")
+    extra_env = {"FAQBOT_DATABASE_URL": f"sqlite:///{log_db}"}
     if args.workers > 1:
-        env.setdefault("FAQBOT_REDIS_URL", "redis://127.0.0.1:6379/0")
+        extra_env["FAQBOT_REDIS_URL"] = os.environ.get("FAQBOT_REDIS_URL",
+                                                       "redis://127.0.0.1:6379/0")
     texts = questions()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, \
+            seed_server(args.port, args.workers, extra_env) as server:
         script = Path(tmp) / "chat.lua"
         script.write_text(lua_script(texts), "utf-8")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(args.port),
-             "--workers", str(args.workers)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_ready(args.port, server)
-            warm = wrk(args.port, 8, 10, script)  # warm caches and allocator pools
-            rss_start = rss_mb(server.pid)
-            rows = []
-            total = 0
-            for clients in CONCURRENCY:
-                result = wrk(args.port, clients, args.seconds, script)
-                total += result["requests"]
-                rows.append((clients, result, rss_mb(server.pid)))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        warm = wrk(args.port, 8, 10, script)  # warm caches and allocator pools
+        rss_start = rss_mb(server.pid)
+        rows = []
+        total = 0
+        for clients in CONCURRENCY:
+            result = wrk(args.port, clients, args.seconds, script)
+            total += result["requests"]
+            rows.append((clients, result, rss_mb(server.pid)))
     logged = _count_logged(log_db)
 
     widget = (ROOT / "web" / "static" / "widget.js").read_bytes()
@@ -198,12 +142,6 @@ def main() -> None:
         f"gzipped with `Cache-Control: public, max-age=3600` and an ETag.",
     ]
     report(f"load-workers{args.workers}", "\n".join(lines), args.no_write)
-
-
-def cpu_seconds() -> float:
-    started = time.perf_counter()
-    sum(range(10**8))
-    return time.perf_counter() - started
 
 
 def _count_logged(log_db: Path) -> int:

@@ -113,6 +113,13 @@ class LogStore:
         out["reply"] = json.loads(out["reply"])
         return out
 
+    def session_exchanges(self, session_id: str) -> list[dict]:
+        """A conversation's logged exchanges, oldest first (reply JSON left as text)."""
+        query = (select(exchanges).where(exchanges.c.session_id == session_id)
+                 .order_by(exchanges.c.created_at))
+        with self._connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
     def feedback_for(self, reply_id: str) -> list[Feedback]:
         query = (select(feedback).where(feedback.c.reply_id == reply_id)
                  .order_by(feedback.c.id))

@@ -24,6 +24,7 @@ from bot.errors import BotError, IndexStoreError, InputError, LogStoreError, Unk
 from bot.models import Lang, Reply
 from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, client_address
 from web.ratelimit import make_rate_limiter
+from web.wechat.routes import add_wechat_routes
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     _add_error_handlers(app)
     _add_api_routes(app, settings, app.state.answer_pool)
     _add_site_routes(app)
+    add_wechat_routes(app, settings)
     return app
 
 
