@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import random
 import secrets
@@ -22,9 +23,10 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from common import cpu_seconds, percentile, questions, report, seed_server
+from common import CACHE, cpu_seconds, percentile, questions, report, seed_bot, seed_server
 
 from bot.config import Settings
 from web.wechat.simulate import SimulatedWeChat
@@ -48,8 +50,11 @@ def post(base: str, sim: SimulatedWeChat, message_xml: str,
 
 def simulator(args: argparse.Namespace) -> SimulatedWeChat:
     if args.token and args.app_id:
+        if args.kind == "wecom" and not args.aes_key:
+            sys.exit("WeCom callbacks are always encrypted: give --aes-key")
         return SimulatedWeChat(args.kind, args.token, args.app_id, args.aes_key,
-                               encrypt=not args.plain, agent_id=args.agent_id)
+                               encrypt=bool(args.aes_key) and not args.plain,
+                               agent_id=args.agent_id)
     for account in Settings().wechat_account_list():
         if account.kind == args.kind:
             return SimulatedWeChat(account.kind, account.token, account.app_id, account.aes_key,
@@ -99,39 +104,43 @@ def cmd_verify(args: argparse.Namespace) -> None:
 class Run:
     latencies: list[float]
     errors: int
-    replies: int
     elapsed: float
+    sent: list[str]  # the messages' XML, to send again as WeChat's retries
 
 
-def load(base: str, sim: SimulatedWeChat, texts: list[str], seconds: float,
+def load(base: str, sim: SimulatedWeChat, next_message: Callable[[int], str], seconds: float,
          think: float) -> Run:
     """USERS simulated users, each on its own connection, one message at a time, pausing
-    `think` seconds between a reply and their next message."""
+    about `think` seconds (uniformly 0.5-1.5x, and a random start) between a reply and their
+    next message, so that they do not move in lockstep as real users don't."""
     latencies: list[float] = []
-    counts = {"errors": 0, "replies": 0}
+    sent: list[str] = []
+    errors = 0
     lock = threading.Lock()
-    feed = iter(texts)
     deadline = time.monotonic() + seconds
     url = urllib.parse.urlsplit(base)
 
     def user(number: int) -> None:
+        nonlocal errors
         conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=30)
+        pause = random.Random(number)
+        time.sleep(pause.uniform(0, think))
         while time.monotonic() < deadline:
             with lock:
-                question = next(feed)
-            message = sim.text(question, f"bench-user-{number}")
+                message = next_message(number)
             started = time.perf_counter()
             try:
                 status, body = post(base, sim, message, conn)
                 content = sim.open_reply(body).get("Content") if status == 200 else None
             except (OSError, http.client.HTTPException, ValueError):
                 conn.close()
-                status, content = 0, None
+                content = None
             elapsed = time.perf_counter() - started
             with lock:
                 latencies.append(elapsed * 1000)
-                counts["replies" if content else "errors"] += 1
-            time.sleep(think)
+                sent.append(message)
+                errors += not content
+            time.sleep(think * pause.uniform(0.5, 1.5))
 
     started = time.monotonic()
     threads = [threading.Thread(target=user, args=(n,)) for n in range(USERS)]
@@ -139,48 +148,77 @@ def load(base: str, sim: SimulatedWeChat, texts: list[str], seconds: float,
         thread.start()
     for thread in threads:
         thread.join()
-    return Run(latencies, counts["errors"], counts["replies"], time.monotonic() - started)
+    return Run(latencies, errors, time.monotonic() - started, sent)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
     accounts = [{"kind": "mp", "name": "bench", "token": BENCH_TOKEN, "aes_key": BENCH_AES_KEY,
                  "app_id": BENCH_APP_ID}]
+    log_db = CACHE / "wechat-log.sqlite"
+    log_db.unlink(missing_ok=True)
     env = {"FAQBOT_WECHAT_ACCOUNTS": json.dumps(accounts),
-           "FAQBOT_DATABASE_URL": "sqlite:///:memory:"}
+           "FAQBOT_DATABASE_URL": f"sqlite:///{log_db}"}
     texts = questions() * 3
     random.Random(11).shuffle(texts)
+    feed = iter(texts)
     modes = {"plain": SimulatedWeChat("mp", BENCH_TOKEN, BENCH_APP_ID, encrypt=False),
              "encrypted": SimulatedWeChat("mp", BENCH_TOKEN, BENCH_APP_ID, BENCH_AES_KEY)}
     base = f"http://127.0.0.1:{args.port}"
+    alone = answer_alone([next(feed) for _ in range(330)])
     rows = []
     with seed_server(args.port, 1, env):
-        load(base, modes["encrypted"], texts[:200], 10, 0)  # warm-up
-        offset = 200
-        for think in (args.think, 0.0):
+        for think, seconds in ((0.0, 10), (args.think, args.seconds), (0.0, args.seconds)):
             for mode, sim in modes.items():
-                run = load(base, sim, texts[offset:], args.seconds, think)
-                offset += len(run.latencies)
-                rows.append((mode, think, run))
+                run = load(base, sim, lambda n, sim=sim: sim.text(next(feed), f"user-{n}"),
+                           seconds, think)
+                if seconds != 10:  # the first round warms up
+                    rows.append((f"{mode}, new questions", think, run))
+        for mode, sim in modes.items():
+            answered = itertools.cycle(next(run for name, _, run in rows
+                                            if name.startswith(mode)).sent)
+            rows.append((f"{mode}, retries of answered messages", 0.0,
+                         load(base, sim, lambda n, answered=answered: next(answered), 20, 0)))
     lines = [
         f"Server: `faqbot serve` (one worker, seed corpus, conversation log on); client: "
         f"{USERS} simulated WeChat users in a second process on the same 2-core machine, each "
         f"sending signed callbacks (plain mode, or safe mode: AES-encrypted both ways) on its "
-        f"own connection, one message at a time, every message a distinct question (seed dev, "
-        f"Chinese patient and MedQuAD questions; most outside the seed corpus). Latency: "
-        f"request sent to reply decoded and checked. {args.seconds} s per row. Machine speed: "
-        f"`sum(range(10**8))` in CPython took {cpu_seconds():.1f} s.",
+        f"own connection, one message at a time, pausing about the time shown (0.5-1.5x, "
+        f"random start) between a reply and the next message. New questions: every message a distinct "
+        f"question (seed dev, Chinese patient and MedQuAD questions; most outside the seed "
+        f"corpus), {args.seconds:g} s per row after a 10 s warm-up. Retries: messages "
+        f"already answered sent again with their MsgId (WeChat's retry), which measures the "
+        f"channel alone (verify, decrypt, parse, deduplicate, render, encrypt). Latency: "
+        f"request sent to reply decoded and checked. Machine speed: `sum(range(10**8))` in "
+        f"CPython took {cpu_seconds():.1f} s.",
         "",
-        "| mode | pause between a reply and the next message | messages/s | p50 ms | p95 ms | "
-        "p99 ms | max ms | errors |",
+        "| messages | pause between a reply and the next message | messages/s | p50 ms | "
+        "p95 ms | p99 ms | max ms | errors |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for mode, think, run in rows:
+    for name, think, run in rows:
         lat = run.latencies
         lines.append(
-            f"| {mode} | {think:g} s | {len(lat) / run.elapsed:.1f} | {percentile(lat, 50):.0f} "
+            f"| {name} | {think:g} s | {len(lat) / run.elapsed:.1f} | {percentile(lat, 50):.0f} "
             f"| {percentile(lat, 95):.0f} | {percentile(lat, 99):.0f} | {max(lat):.0f} "
             f"| {run.errors} |")
+    lines += ["", f"The bot alone, for comparison: `Bot.ask` in process, one question at a time "
+              f"(no HTTP, no channel), {len(alone)} other new questions of the same mix after "
+              f"30 to warm up: p50 {percentile(alone, 50):.0f} ms, p95 "
+              f"{percentile(alone, 95):.0f} ms, p99 {percentile(alone, 99):.0f} ms."]
     report("wechat-latency", "\n".join(lines), args.no_write)
+
+
+def answer_alone(texts: list[str]) -> list[float]:
+    """Milliseconds per new question for the bot alone, in this process."""
+    bot = seed_bot()
+    for text in texts[:30]:
+        bot.ask(text)
+    latencies = []
+    for text in texts[30:]:
+        started = time.perf_counter()
+        bot.ask(text)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
 
 
 def main() -> None:

@@ -17,7 +17,9 @@ FALLBACK = {
 }
 ANSWER_INTRO = {"zh": "以下是资料中的相关内容（原文摘录）：",
                 "en": "Here is what our sources say (quoted verbatim):"}
-CROSS_LINGUAL_NOTE = {"zh": "（部分原文为英文）", "en": "(some sources are in Chinese)"}
+CROSS_LINGUAL_INTRO = {"zh": "以下是资料中的相关内容（原文摘录，部分原文为英文）：",
+                       "en": "Here is what our sources say (quoted verbatim; some sources are "
+                             "in Chinese):"}
 SUGGEST_INTRO = {"zh": "您可以问我：", "en": "You can ask me:"}
 SOURCE_LABEL = {"zh": "来源", "en": "Source"}
 
@@ -100,10 +102,9 @@ def _shared_ratio(a: str, b: str) -> float:
 
 
 def answer_intro(lang: Lang, passages: Sequence[Passage]) -> str:
-    intro = ANSWER_INTRO[lang]
     if any(_passage_lang(p) != lang for p in passages):
-        intro += CROSS_LINGUAL_NOTE[lang]
-    return intro
+        return CROSS_LINGUAL_INTRO[lang]
+    return ANSWER_INTRO[lang]
 
 
 def render_answer(lang: Lang, passages: Sequence[Passage], disclaimer: str,

@@ -112,15 +112,17 @@ class WeChatCallbacks:
     @_guarded
     async def mp_message(self, request: Request) -> Response:
         timestamp, nonce = self._fresh_params(request)
-        envelope = messages.parse(await _body(request))
         encrypt_type = request.query_params.get("encrypt_type", "raw")
-        if encrypt_type == "aes":
-            account, message = self._open("mp", request, envelope, timestamp, nonce)
-        elif encrypt_type == "raw":
-            signature = _param(request, "signature", _SIGNATURE)
-            account, message = self._by_signature("mp", signature, timestamp, nonce), envelope
-        else:
+        if encrypt_type not in ("aes", "raw"):
             raise CallbackError("encrypt_type must be 'aes' or 'raw'")
+        body = await _body(request)
+        if encrypt_type == "raw":  # the signature does not cover the body: check it first
+            account = self._by_signature("mp", _param(request, "signature", _SIGNATURE),
+                                         timestamp, nonce)
+            message = messages.parse(body)
+        else:
+            account, message = self._open("mp", request, messages.parse(body), timestamp,
+                                          nonce)
         return await self._respond(request, account, message, encrypted=encrypt_type == "aes")
 
     # ------------------------------------------------------------ WeCom
