@@ -166,6 +166,27 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
                 access_log=False, log_level="info", timeout_keep_alive=5)
 
 
+log_app = typer.Typer(no_args_is_help=True, help="The conversation log.")
+app.add_typer(log_app, name="log")
+
+
+@log_app.command("purge")
+def log_purge(days: Annotated[int | None, typer.Option(
+        min=1, help="Keep this many days [env FAQBOT_RETENTION_DAYS, default 365]")] = None,
+        index: IndexOpt = None) -> None:
+    """Delete logged exchanges (and their ratings) older than the retention period; run it
+    daily, e.g. from cron."""
+    from bot.logstore import LogStore
+
+    settings = _settings(None, index)
+    try:
+        removed = LogStore(settings.log_database_url()).purge(days or settings.retention_days)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"removed {removed} exchanges older than {days or settings.retention_days} days")
+
+
 def _configure_access_log() -> None:
     """Access lines are JSON already: print them as they are."""
     handler = logging.StreamHandler()

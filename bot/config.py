@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="Conversation log (SQLAlchemy URL, e.g. postgresql+psycopg://…); "
         "default: SQLite file conversations.sqlite in the index directory.")
+    retention_days: int = Field(
+        365, ge=1, description="`faqbot log purge` deletes logged exchanges older than this.")
     redis_url: str | None = Field(
         None, description="Shared sessions (redis://host:port/db); default: in process.")
     allowed_origins: str = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,7 @@ class Bot:
 
     def ask(self, message: str, session_id: str | None = None, channel: str = "api") -> Reply:
         """Answer one message; `channel` (web, wechat, …) is recorded in the log."""
+        started = time.perf_counter()
         message = self.validate_message(message)
         if session_id is None or session_id == "":
             session_id = uuid.uuid4().hex
@@ -98,9 +100,10 @@ class Bot:
             doc_ids=[p.doc_id for p in reply.passages]))
         if self.logstore is not None:
             try:
-                self.logstore.record_exchange(message, reply, channel)
-            except LogStoreError as exc:  # the visitor still gets the answer
-                log.error("exchange %s not logged: %s", reply.reply_id, exc)
+                self.logstore.record_exchange(message, reply, channel,
+                                              (time.perf_counter() - started) * 1000)
+            except LogStoreError as exc:  # spooled; the visitor still gets the answer
+                log.error("exchange %s not written to the database: %s", reply.reply_id, exc)
         return reply
 
     def feedback(self, reply_id: str, rating: str, comment: str | None = None) -> None:

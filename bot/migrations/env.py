@@ -1,0 +1,9 @@
+"""Alembic environment: migrations run on the connection LogStore hands over (no alembic.ini;
+`bot.logstore.migrate` is the one entry point)."""
+
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
