@@ -187,6 +187,32 @@ def log_purge(days: Annotated[int | None, typer.Option(
     typer.echo(f"removed {removed} exchanges older than {days or settings.retention_days} days")
 
 
+admin_app = typer.Typer(no_args_is_help=True, help="Operator accounts for the console.")
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("create-user")
+def admin_create_user(username: str, index: IndexOpt = None,
+                      password: Annotated[str, typer.Option(
+                          prompt=True, hide_input=True, confirmation_prompt=True,
+                          help="At least 10 characters (asked for when not given)")] = "",
+                      reset: Annotated[bool, typer.Option(
+                          "--reset", help="Set a new password for an existing operator")
+                      ] = False) -> None:
+    """Create an operator who can log in to /admin (or --reset a password)."""
+    from bot.logstore import LogStore
+    from bot.operators import OperatorStore
+
+    settings = _settings(None, index)
+    try:
+        store = OperatorStore(LogStore(settings.log_database_url()))
+        (store.set_password if reset else store.create_user)(username, password)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"operator {username!r} {'updated' if reset else 'created'}")
+
+
 def _configure_access_log() -> None:
     """Access lines are JSON already: print them as they are."""
     handler = logging.StreamHandler()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,9 +89,8 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A throw-away database on the local PostgreSQL server (started by .ci/run)."""
+@contextmanager
+def _throwaway_database():
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -99,10 +99,27 @@ def postgres_url():
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away database on the local PostgreSQL server (started by .ci/run), shared
+    by the session's tests."""
+    with _throwaway_database() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url():
+    """A throw-away database of the test's own."""
+    with _throwaway_database() as url:
+        yield url
 
 
 @pytest.fixture

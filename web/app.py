@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.config import Settings
 from bot.errors import BotError, IndexStoreError, InputError, LogStoreError, UnknownReplyError
 from bot.models import Lang, Reply
+from web.admin.routes import add_admin_routes
 from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, client_address
 from web.ratelimit import make_rate_limiter
 from web.wechat.routes import add_wechat_routes
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     _add_api_routes(app, settings, app.state.answer_pool)
     _add_site_routes(app)
     add_wechat_routes(app, settings)
+    add_admin_routes(app)
     return app
 
 

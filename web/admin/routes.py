@@ -1,0 +1,220 @@
+"""Operator console at /admin: server-rendered pages (Jinja2, autoescaped) over the
+conversation log. Nothing answers without a valid operator session; every form carries a
+CSRF token tied to the session (the login form: a double-submit cookie)."""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import json
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from bot.operators import OperatorSession, OperatorStore
+from bot.review import Filters, Review
+
+SESSION_COOKIE = "faqbot_admin"
+LOGIN_CSRF_COOKIE = "faqbot_login_csrf"
+HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
+           "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+           "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "same-origin"}
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+class NotLoggedIn(Exception):
+    pass
+
+
+def _operators(request: Request) -> OperatorStore:
+    logstore = request.app.state.bot.logstore
+    if logstore is None:
+        raise HTTPException(503, "the console needs the conversation log")
+    return OperatorStore(logstore)
+
+
+def _review(request: Request) -> Review:
+    return Review(request.app.state.bot.logstore)
+
+
+def current_operator(request: Request) -> OperatorSession:
+    session = _operators(request).session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise NotLoggedIn
+    return session
+
+
+Operator = Annotated[OperatorSession, Depends(current_operator)]
+
+
+def check_csrf(operator: Operator, csrf_token: Annotated[str, Form()] = "") -> OperatorSession:
+    if not hmac.compare_digest(csrf_token.encode(), operator.csrf_token.encode()):
+        raise HTTPException(403, "CSRF token missing or wrong; reload the page")
+    return operator
+
+
+CheckedOperator = Annotated[OperatorSession, Depends(check_csrf)]
+
+
+def add_admin_routes(app: FastAPI) -> None:
+    @app.exception_handler(NotLoggedIn)
+    async def not_logged_in(request: Request, exc: NotLoggedIn) -> Response:
+        if request.method == "GET" and not request.url.path.startswith("/admin/export"):
+            return RedirectResponse("/admin/login", 303)
+        return Response("log in first", 401, media_type="text/plain")
+
+    def page(request: Request, name: str, context: dict[str, Any],
+             status: int = 200) -> HTMLResponse:
+        response = templates.TemplateResponse(request, name, context, status_code=status)
+        response.headers.update(HEADERS)
+        return response
+
+    @app.get("/admin", include_in_schema=False)
+    async def admin_home(operator: Operator) -> Response:
+        return RedirectResponse("/admin/conversations", 303)
+
+    @app.get("/admin/login", include_in_schema=False)
+    async def login_form(request: Request, error: str | None = None) -> Response:
+        token = secrets.token_urlsafe(24)
+        response = page(request, "login.html", {"title": "Log in", "csrf_token": token,
+                                                "error": error, "operator": None},
+                        401 if error else 200)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                            secure=_https(request), path="/admin")
+        return response
+
+    @app.post("/admin/login", include_in_schema=False)
+    async def login(request: Request, username: Annotated[str, Form(max_length=64)] = "",
+                    password: Annotated[str, Form(max_length=256)] = "",
+                    csrf_token: Annotated[str, Form(max_length=64)] = "") -> Response:
+        cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not cookie or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
+            raise HTTPException(403, "CSRF token missing or wrong; reload the login page")
+        operators = _operators(request)
+        token = await _in_thread(operators.login, username, password)
+        if token is None:
+            return await login_form(request, "Wrong username or password, or too many "
+                                    "attempts: wait 15 minutes.")
+        response = RedirectResponse("/admin/conversations", 303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                            secure=_https(request), path="/admin", max_age=8 * 3600)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
+        return response
+
+    @app.post("/admin/logout", include_in_schema=False)
+    async def logout(request: Request, operator: CheckedOperator) -> Response:
+        _operators(request).logout(request.cookies.get(SESSION_COOKIE, ""))
+        response = RedirectResponse("/admin/login", 303)
+        response.delete_cookie(SESSION_COOKIE, path="/admin")
+        return response
+
+    @app.get("/admin/conversations", include_in_schema=False)
+    async def conversations(request: Request, operator: Operator,
+                            filters: Annotated[Filters, Depends(_filters)]) -> Response:
+        number = _int(request.query_params.get("page"), 1)
+        result = await _in_thread(_review(request).list, filters, number)
+        return page(request, "conversations.html", {
+            "title": "Conversations", "section": "conversations", "operator": operator,
+            "page": result, "form": filters, "query": _query(request)})
+
+    @app.get("/admin/conversations/{session_id}", include_in_schema=False)
+    async def conversation(request: Request, session_id: str, operator: Operator) -> Response:
+        items = await _in_thread(_review(request).conversation, session_id[:128])
+        return page(request, "conversation.html", {
+            "title": "Conversation", "section": "conversations", "operator": operator,
+            "session_id": session_id, "exchanges": items}, 200 if items else 404)
+
+    @app.post("/admin/exchanges/{reply_id}/reviewed", include_in_schema=False)
+    async def mark_reviewed(request: Request, reply_id: str, operator: CheckedOperator,
+                            reviewed: Annotated[int, Form()] = 1) -> Response:
+        review = _review(request)
+        if not await _in_thread(review.mark_reviewed, [reply_id[:64]], bool(reviewed)):
+            raise HTTPException(404, "no such exchange")
+        return RedirectResponse(request.headers.get("referer") or "/admin/conversations",
+                                303)
+
+    @app.get("/admin/export.{fmt}", include_in_schema=False)
+    async def export(request: Request, fmt: str, operator: Operator,
+                     filters: Annotated[Filters, Depends(_filters)]) -> Response:
+        if fmt not in ("csv", "jsonl"):
+            raise HTTPException(404, "export as .csv or .jsonl")
+        rows = _review(request).export(filters)
+        body = _csv(rows) if fmt == "csv" else (
+            json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+        return StreamingResponse(body, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="conversations.{fmt}"',
+            "Cache-Control": "no-store"})
+
+
+def _filters(request: Request) -> Filters:
+    """Filters from the query string; a malformed value is ignored rather than an error."""
+    q = request.query_params
+
+    def choice(name: str, allowed: tuple[str, ...]) -> str | None:
+        value = q.get(name)
+        return value if value in allowed else None
+
+    return Filters(
+        since=_date(q.get("since")), until=_date(q.get("until")),
+        channel=(q.get("channel") or None) and q["channel"][:32],
+        lang=choice("lang", ("zh", "en")),
+        kind=choice("kind", ("answer", "fallback", "urgent", "smalltalk")),
+        thumbs_down=q.get("thumbs_down") == "1",
+        reviewed=choice("reviewed", ("yes", "no")),  # type: ignore[arg-type]
+        text=(q.get("text") or "").strip()[:200] or None)
+
+
+def _query(request: Request) -> str:
+    return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 9 else default
+
+
+def _https(request: Request) -> bool:
+    trust = request.app.state.settings.trust_proxy_headers
+    return request.url.scheme == "https" or (
+        trust and request.headers.get("x-forwarded-proto") == "https")
+
+
+def _csv(rows):
+    columns = ["created_at", "channel", "session_id", "lang", "kind", "question", "top_score",
+               "latency_ms", "rating", "reviewed", "reply_id", "passages"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    yield "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        row["passages"] = " | ".join(f"{p['title']} ({p['score']})" for p in row["passages"])
+        writer.writerow([_cell(row.get(c)) for c in columns])
+        yield buffer.getvalue()
+
+
+def _cell(value) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: quote them."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+async def _in_thread(func, *args):
+    return await run_in_threadpool(func, *args)
