@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from bot import answer, confidence, safety
 from bot.config import Settings
 from bot.embedding import Embedder, make_embedder
 from bot.errors import IndexStoreError, InputError, LogStoreError
-from bot.index import build_index, is_stale, load_index
+from bot.index import Manifest, build_index, current_path, is_stale, load_index
 from bot.language import detect_lang, has_cjk, warm_up
 from bot.logstore import LogStore
 from bot.models import Chunk, Lang, Passage, Reply, Turn
@@ -49,6 +50,8 @@ class Bot:
         self.sessions = sessions or make_session_store(settings)
         self.thresholds = confidence.thresholds_for(settings.min_confidence)
         self._starters = _starter_questions(retriever.index.chunks)
+        self._reindex_lock = threading.Lock()
+        self._checked_build_at = time.monotonic()
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -78,6 +81,42 @@ class Bot:
             embedder.warm_up()
         return cls(retriever, settings, sessions, logstore)
 
+    # ------------------------------------------------------------ index updates
+    def reindex(self) -> Manifest:
+        """Rebuild the index from the corpus and serve it from the next question on.
+        Unchanged texts come from the embedding cache, so only new or edited entries are
+        embedded; questions in flight finish on the index they started with."""
+        settings = self.settings
+        with self._reindex_lock:
+            manifest = build_index(settings.corpus_dir, settings.index_dir,
+                                   self.retriever.embedder, settings.vector_index,
+                                   settings.embedding_cache_path())
+            self._use(load_index(settings.index_dir))
+        return manifest
+
+    def refresh_if_rebuilt(self, every_seconds: float = 2.0) -> None:
+        """Another process (worker, replica, `faqbot index`) may have swapped in a new build:
+        look at most every few seconds, and load it."""
+        now = time.monotonic()
+        if now - self._checked_build_at < every_seconds:
+            return
+        self._checked_build_at = now
+        try:
+            live = current_path(self.settings.index_dir).resolve()
+        except OSError:
+            return
+        if live != self.retriever.index.path and self._reindex_lock.acquire(blocking=False):
+            try:
+                self._use(load_index(self.settings.index_dir))
+            except IndexStoreError as exc:
+                log.error("new index build not loaded: %s", exc)
+            finally:
+                self._reindex_lock.release()
+
+    def _use(self, index) -> None:
+        self.retriever = Retriever(index, self.retriever.embedder, self.retriever.params)
+        self._starters = _starter_questions(index.chunks)
+
     # ------------------------------------------------------------ public API
     def search(self, query: str, k: int = 10) -> list[Passage]:
         """Raw ranked retrieval (no threshold): whole chunks with their confidence."""
@@ -87,6 +126,7 @@ class Bot:
     def ask(self, message: str, session_id: str | None = None, channel: str = "api") -> Reply:
         """Answer one message; `channel` (web, wechat, …) is recorded in the log."""
         started = time.perf_counter()
+        self.refresh_if_rebuilt()
         message = self.validate_message(message)
         if session_id is None or session_id == "":
             session_id = uuid.uuid4().hex

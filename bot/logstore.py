@@ -96,6 +96,20 @@ operator_sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
+curated = Table(
+    "curated", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question_zh", Text),
+    Column("answer_zh", Text),
+    Column("question_en", Text),
+    Column("answer_en", Text),
+    Column("source_url", String(1000)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("retired", Boolean, nullable=False, server_default=false()),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_REVISION = "0001"  # the schema the website channel created before migrations
 

@@ -4,16 +4,20 @@ exports. Queries only; the console (web/admin) renders them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+import numpy as np
 from sqlalchemy import func, or_, select, update
 
 from bot.logstore import LogStore, exchanges, feedback
 
 PAGE_SIZE = 50
+# Two wordings are one question above this cosine (e5-small, query vectors, both languages).
+SAME_QUESTION = 0.9
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,112 @@ class Review:
                 item["passages"] = [{k: p.get(k) for k in ("title", "doc_id", "score", "text")}
                                     for p in reply.get("passages", [])]
                 yield item
+
+
+@dataclass
+class Group:
+    """Unanswered questions that ask the same thing."""
+
+    count: int
+    wordings: list[str]  # distinct, most asked first
+    reply_ids: list[str]
+    langs: list[str]
+    last_asked: datetime
+
+
+def unanswered_groups(review: Review, embed: Callable[[list[str]], np.ndarray],
+                      days: int = 90, max_rows: int = 5000, max_embedded: int = 300
+                      ) -> list[Group]:
+    """Fallbacks and thumbs-down replies not yet reviewed, grouped: the same words first,
+    then wordings whose vectors are close (across languages); largest group first."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    query = (select(exchanges.c.reply_id, exchanges.c.question, exchanges.c.lang,
+                    exchanges.c.created_at)
+             .where(exchanges.c.created_at >= since, exchanges.c.reviewed.is_(False),
+                    or_(exchanges.c.kind == "fallback", _rating() == "down"))
+             .order_by(exchanges.c.created_at.desc()).limit(max_rows))
+    with review.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    same_words: dict[str, list] = {}
+    for row in rows:
+        same_words.setdefault(_normalised(row.question), []).append(row)
+    keys = sorted(same_words, key=lambda k: -len(same_words[k]))
+    parent = list(range(len(keys)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    embedded = keys[:max_embedded]
+    if len(embedded) > 1:
+        vectors = embed([same_words[k][0].question for k in embedded])
+        similar = np.argwhere(np.triu(vectors @ vectors.T, 1) >= SAME_QUESTION)
+        for a, b in similar:
+            parent[root(int(b))] = root(int(a))
+    merged: dict[int, list[str]] = {}
+    for i, key in enumerate(keys):
+        merged.setdefault(root(i), []).append(key)
+    groups = []
+    for members in merged.values():
+        members.sort(key=lambda k: -len(same_words[k]))
+        rows_in = [r for k in members for r in same_words[k]]
+        groups.append(Group(
+            count=len(rows_in), wordings=[same_words[k][0].question for k in members],
+            reply_ids=[r.reply_id for r in rows_in],
+            langs=sorted({r.lang for r in rows_in}),
+            last_asked=max(r.created_at for r in rows_in)))
+    return sorted(groups, key=lambda g: (-g.count, -g.last_asked.timestamp()))
+
+
+@dataclass
+class Dashboard:
+    days: list[date]
+    per_day: dict[str, list[int]]  # channel -> questions per day
+    kinds: dict[str, int]
+    ratings: dict[str, int]
+    topics: list[tuple[str, int]]  # most quoted sources
+    latency_p95: list[float | None]  # per day, ms
+    total: int
+
+
+def dashboard(review: Review, days: int = 30, max_rows: int = 200_000) -> Dashboard:
+    today = datetime.now(UTC).date()
+    day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    index = {d: i for i, d in enumerate(day_list)}
+    query = (select(exchanges.c.created_at, exchanges.c.channel, exchanges.c.kind,
+                    exchanges.c.latency_ms, exchanges.c.reply, _rating().label("rating"))
+             .where(exchanges.c.created_at >= _start_of(day_list[0]))
+             .order_by(exchanges.c.created_at.desc()).limit(max_rows))
+    per_day: dict[str, list[int]] = {}
+    kinds: dict[str, int] = {}
+    ratings = {"up": 0, "down": 0}
+    topics: dict[str, int] = {}
+    latencies: list[list[float]] = [[] for _ in day_list]
+    total = 0
+    with review.engine.connect() as conn:
+        for row in conn.execution_options(yield_per=2000).execute(query):
+            total += 1
+            slot = index.get(row.created_at.date())
+            if slot is None:
+                continue
+            per_day.setdefault(row.channel, [0] * len(day_list))[slot] += 1
+            kinds[row.kind] = kinds.get(row.kind, 0) + 1
+            if row.rating in ratings:
+                ratings[row.rating] += 1
+            if row.latency_ms is not None:
+                latencies[slot].append(row.latency_ms)
+            if row.kind in ("answer", "urgent"):
+                for title in {p["title"] for p in json.loads(row.reply).get("passages", [])}:
+                    topics[title] = topics.get(title, 0) + 1
+    p95 = [float(np.percentile(v, 95)) if v else None for v in latencies]
+    top = sorted(topics.items(), key=lambda kv: -kv[1])[:10]
+    return Dashboard(day_list, per_day, kinds, ratings, top, p95, total)
+
+
+def _normalised(question: str) -> str:
+    return re.sub(r"[\W_]+", "", question).lower()
 
 
 def _rating():

@@ -83,7 +83,7 @@ def test_migrations_make_the_schema_from_empty(store):
 
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0002")
+            "0003")
         columns = {c["name"] for c in inspect(conn).get_columns("exchanges")}
     assert {"latency_ms", "reviewed", "question", "reply"} <= columns
     LogStore(store.url)  # opening again finds it up to date

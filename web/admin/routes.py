@@ -8,6 +8,7 @@ import csv
 import hmac
 import io
 import json
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -19,8 +20,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from bot.curation import CuratedStore, CuratedText
+from bot.errors import InputError
+from bot.language import has_cjk
 from bot.operators import OperatorSession, OperatorStore
-from bot.review import Filters, Review
+from bot.review import Filters, Review, dashboard, unanswered_groups
+from web.admin import charts
 
 SESSION_COOKIE = "faqbot_admin"
 LOGIN_CSRF_COOKIE = "faqbot_login_csrf"
@@ -80,7 +85,23 @@ def add_admin_routes(app: FastAPI) -> None:
 
     @app.get("/admin", include_in_schema=False)
     async def admin_home(operator: Operator) -> Response:
-        return RedirectResponse("/admin/conversations", 303)
+        return RedirectResponse("/admin/dashboard", 303)
+
+    @app.get("/admin/dashboard", include_in_schema=False)
+    async def dashboard_page(request: Request, operator: Operator) -> Response:
+        data = await _in_thread(dashboard, _review(request))
+        labels = [d.strftime("%m-%d") for d in data.days]
+        chart_set = {
+            "per_day": charts.stacked_bars(labels, data.per_day, "Questions per day"),
+            "kinds": charts.horizontal_bars(sorted(data.kinds.items()), "Replies by kind"),
+            "ratings": charts.horizontal_bars([("👍 up", data.ratings["up"]),
+                                               ("👎 down", data.ratings["down"])], "Ratings"),
+            "topics": charts.horizontal_bars(data.topics, "Top topics"),
+            "latency": charts.line(labels, data.latency_p95, "p95 latency per day"),
+        }
+        return page(request, "dashboard.html", {
+            "title": "Dashboard", "section": "dashboard", "operator": operator, "data": data,
+            "charts": chart_set})
 
     @app.get("/admin/login", include_in_schema=False)
     async def login_form(request: Request, error: str | None = None) -> Response:
@@ -104,7 +125,7 @@ def add_admin_routes(app: FastAPI) -> None:
         if token is None:
             return await login_form(request, "Wrong username or password, or too many "
                                     "attempts: wait 15 minutes.")
-        response = RedirectResponse("/admin/conversations", 303)
+        response = RedirectResponse("/admin/dashboard", 303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                             secure=_https(request), path="/admin", max_age=8 * 3600)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
@@ -142,6 +163,81 @@ def add_admin_routes(app: FastAPI) -> None:
         return RedirectResponse(request.headers.get("referer") or "/admin/conversations",
                                 303)
 
+    @app.post("/admin/reviewed", include_in_schema=False)
+    async def mark_many_reviewed(request: Request, operator: CheckedOperator,
+                                 reply_ids: Annotated[str, Form()] = "") -> Response:
+        await _in_thread(_review(request).mark_reviewed, _ids(reply_ids))
+        return RedirectResponse(request.headers.get("referer") or "/admin/unanswered", 303)
+
+    @app.get("/admin/unanswered", include_in_schema=False)
+    async def unanswered(request: Request, operator: Operator) -> Response:
+        bot = request.app.state.bot
+        groups = await _in_thread(unanswered_groups, _review(request),
+                                  lambda texts: bot.retriever.embedder.embed_queries(texts))
+        return page(request, "unanswered.html", {
+            "title": "Unanswered", "section": "unanswered", "operator": operator,
+            "groups": groups})
+
+    def curated_page(request: Request, operator: OperatorSession, *, draft: CuratedText,
+                     editing=None, reply_ids: str = "", message: str | None = None,
+                     error: str | None = None) -> HTMLResponse:
+        entries = _curated(request).entries()
+        return page(request, "curated.html", {
+            "title": "Curated answers", "section": "curated", "operator": operator,
+            "entries": entries, "draft": draft, "editing": editing, "reply_ids": reply_ids,
+            "message": message, "error": error}, 422 if error else 200)
+
+    @app.get("/admin/curated", include_in_schema=False)
+    async def curated_list(request: Request, operator: Operator) -> Response:
+        editing = _curated(request).get(_int(request.query_params.get("edit"), 0))
+        draft = CuratedText(**{k: getattr(editing, k) or "" for k in CURATED_FIELDS}
+                            ) if editing else CuratedText()
+        saved = request.query_params.get("saved")
+        message = (f"Answer #{saved} saved; the bot uses it now." if saved
+                   and saved.isdigit() else None)
+        return curated_page(request, operator, draft=draft, editing=editing, message=message)
+
+    @app.post("/admin/curated/draft", include_in_schema=False)
+    async def curated_draft(request: Request, operator: CheckedOperator,
+                            question: Annotated[str, Form(max_length=4000)] = "",
+                            reply_ids: Annotated[str, Form()] = "") -> Response:
+        field = "question_zh" if has_cjk(question) else "question_en"
+        return curated_page(request, operator, draft=CuratedText(**{field: question}),
+                            reply_ids=",".join(_ids(reply_ids)))
+
+    @app.post("/admin/curated", include_in_schema=False)
+    async def curated_create(request: Request, operator: CheckedOperator,
+                             text: Annotated[CuratedText, Depends(_curated_form)],
+                             reply_ids: Annotated[str, Form()] = "") -> Response:
+        try:
+            entry_id = await _in_thread(_curated(request).add, text, operator.username)
+        except InputError as exc:
+            return curated_page(request, operator, draft=text, reply_ids=reply_ids,
+                                error=str(exc))
+        await _go_live(request, _ids(reply_ids))
+        return RedirectResponse(f"/admin/curated?saved={entry_id}", 303)
+
+    @app.post("/admin/curated/{entry_id}", include_in_schema=False)
+    async def curated_update(request: Request, entry_id: int, operator: CheckedOperator,
+                             text: Annotated[CuratedText, Depends(_curated_form)]) -> Response:
+        try:
+            await _in_thread(_curated(request).update, entry_id, text)
+        except InputError as exc:
+            return curated_page(request, operator, draft=text,
+                                editing=_curated(request).get(entry_id), error=str(exc))
+        await _go_live(request, [])
+        return RedirectResponse(f"/admin/curated?saved={entry_id}", 303)
+
+    @app.post("/admin/curated/{entry_id}/retire", include_in_schema=False)
+    async def curated_retire(request: Request, entry_id: int, operator: CheckedOperator,
+                             retired: Annotated[int, Form()] = 1) -> Response:
+        try:
+            await _in_thread(_curated(request).retire, entry_id, bool(retired))
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from None
+        await _go_live(request, [])
+        return RedirectResponse("/admin/curated", 303)
+
     @app.get("/admin/export.{fmt}", include_in_schema=False)
     async def export(request: Request, fmt: str, operator: Operator,
                      filters: Annotated[Filters, Depends(_filters)]) -> Response:
@@ -154,6 +250,34 @@ def add_admin_routes(app: FastAPI) -> None:
         return StreamingResponse(body, media_type=media, headers={
             "Content-Disposition": f'attachment; filename="conversations.{fmt}"',
             "Cache-Control": "no-store"})
+
+
+CURATED_FIELDS = ("question_zh", "answer_zh", "question_en", "answer_en", "source_url")
+
+
+def _curated(request: Request) -> CuratedStore:
+    bot = request.app.state.bot
+    return CuratedStore(bot.logstore, bot.settings.corpus_dir)
+
+
+def _curated_form(question_zh: Annotated[str, Form(max_length=8000)] = "",
+                  answer_zh: Annotated[str, Form(max_length=8000)] = "",
+                  question_en: Annotated[str, Form(max_length=8000)] = "",
+                  answer_en: Annotated[str, Form(max_length=8000)] = "",
+                  source_url: Annotated[str, Form(max_length=1000)] = "") -> CuratedText:
+    return CuratedText(question_zh, answer_zh, question_en, answer_en, source_url)
+
+
+async def _go_live(request: Request, reply_ids: list[str]) -> None:
+    """Rebuild the index with the curated entries and swap it in; mark what they answer
+    as reviewed."""
+    await _in_thread(request.app.state.bot.reindex)
+    if reply_ids:
+        await _in_thread(_review(request).mark_reviewed, reply_ids)
+
+
+def _ids(joined: str) -> list[str]:
+    return [i for i in joined.split(",") if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", i)][:5000]
 
 
 def _filters(request: Request) -> Filters:
