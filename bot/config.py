@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -87,6 +89,10 @@ class Settings(BaseSettings):
         15.0, gt=0, description="A question taking longer gets a 504 (retry later).")
     trust_proxy_headers: bool = Field(
         False, description="Identify clients by X-Forwarded-For (only behind your own proxy).")
+    client_salt: str | None = Field(
+        None, description="Secret mixed into hashed client addresses (access log, rate "
+        "limits; raw addresses are never kept); default: a random one kept in the index "
+        "directory. Set the same value on every replica.")
 
     # WeChat channel: off unless an account is configured. One Official Account and one WeCom
     # app by the flat variables; any number by FAQBOT_WECHAT_ACCOUNTS (a JSON list).
@@ -126,6 +132,23 @@ class Settings(BaseSettings):
                                           app_id=self.wecom_corp_id or "",
                                           agent_id=self.wecom_agent_id))
         return accounts + list(self.wechat_accounts)
+
+    def client_salt_bytes(self) -> bytes:
+        if self.client_salt:
+            return self.client_salt.encode()
+        path = self.index_dir / ".client_salt"
+        if not path.exists():
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".client_salt-{secrets.token_hex(4)}")
+            draft.write_text(secrets.token_hex(32), "ascii")
+            draft.chmod(0o600)
+            try:
+                os.link(draft, path)  # atomic; the first worker's salt wins
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        return path.read_text("ascii").strip().encode()
 
     def origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]

@@ -182,6 +182,8 @@ def test_rate_limit_per_client_with_retry_after(web_bot, seed_settings):
 
 
 def test_rate_limit_in_redis_is_shared_by_workers(web_bot, seed_settings, redis_prefix):
+    import redis
+
     from tests.conftest import REDIS_URL
     from web.ratelimit import RedisWindowLimiter
 
@@ -191,6 +193,8 @@ def test_rate_limit_in_redis_is_shared_by_workers(web_bot, seed_settings, redis_
         app.state.rate_limiter = RedisWindowLimiter(REDIS_URL, 2, prefix=redis_prefix)
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
         codes = [c.post("/api/chat", json={"message": "你好"}).status_code for c in (a, b, a)]
+    keys = [k.decode() for k in redis.Redis.from_url(REDIS_URL).scan_iter(f"{redis_prefix}*")]
+    assert keys and not any("testclient" in k for k in keys)  # hashed, not the address
     # The third request may land in a new minute; otherwise it must be refused.
     assert codes[:2] == [200, 200] and codes[2] in (200, 429)
     if codes[2] == 200:
@@ -222,6 +226,11 @@ def test_access_log_is_structured_and_holds_no_message(client, caplog):
     assert {"ts", "method", "ms", "client"} <= set(lines[-1])
     everything = "\n".join(r.getMessage() for r in caplog.records)
     assert marker not in everything and "secret123" not in everything
+    # The client is a salted hash: not the address, not its plain hash.
+    import hashlib
+
+    assert "testclient" not in everything
+    assert hashlib.sha256(b"testclient").hexdigest()[:12] not in everything
 
 
 def test_widget_is_cached_and_compressed(client):

@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.errors import BotError, IndexStoreError, InputError, LogStoreError, UnknownReplyError
 from bot.models import Lang, Reply
 from web.admin.routes import add_admin_routes
-from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, client_address
+from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, client_address, client_hash
 from web.ratelimit import make_rate_limiter
 from web.wechat.routes import add_wechat_routes
 
@@ -80,8 +80,8 @@ BotDep = Annotated[Any, Depends(get_bot)]
 
 def rate_limited(request: Request) -> None:
     settings: Settings = request.app.state.settings
-    wait = request.app.state.rate_limiter.acquire(
-        client_address(request.scope, settings.trust_proxy_headers))
+    wait = request.app.state.rate_limiter.acquire(client_hash(
+        client_address(request.scope, settings.trust_proxy_headers), request.app.state.salt))
     if wait > 0:
         seconds = max(1, round(wait))
         raise HTTPException(429, f"too many requests: wait {seconds} s and try again",
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
                   description="Bilingual medical FAQ bot: answers quote their sources.")
     app.state.bot = bot
     app.state.settings = settings
+    app.state.salt = settings.client_salt_bytes()
     app.state.answer_pool = ThreadPoolExecutor(ANSWER_THREADS, thread_name_prefix="answer")
     app.state.rate_limiter = make_rate_limiter(settings.rate_limit_per_minute,
                                                settings.redis_url)
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["content-type"], max_age=600)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(AccessLogMiddleware, trust_proxy_headers=settings.trust_proxy_headers)
+    app.add_middleware(AccessLogMiddleware, trust_proxy_headers=settings.trust_proxy_headers,
+                       salt=app.state.salt)
 
     _add_error_handlers(app)
     _add_api_routes(app, settings, app.state.answer_pool)
