@@ -44,9 +44,13 @@ bench: install-test
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/wechat_sim.py bench
 
-# Browser tests, saving a screenshot of each widget state into docs/screenshots/.
+# Browser tests, saving a screenshot of each widget state and console view into
+# docs/screenshots/ (CJK and emoji fonts installed first, for legible pictures).
 screenshots: install-test
-	FAQBOT_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py
+	dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1 || \
+		apt-get install -y -qq fonts-noto-cjk fonts-noto-color-emoji
+	FAQBOT_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py \
+		tests/test_console_browser.py
 
 clean:
 	rm -rf index/current index/builds index/embedding_cache.sqlite bench/.cache

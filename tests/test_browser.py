@@ -8,26 +8,16 @@ each state.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import threading
-import time
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import ThreadingHTTPServer
 
 import pytest
-import uvicorn
 
+from tests.browser import TIMEOUT_MS, QuietHandler, Widget, free_port, shot, start_uvicorn
 from tests.conftest import SEED_CORPUS
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update"]
-SCREENSHOTS = os.environ.get("FAQBOT_SCREENSHOT_DIR")
 XSS_ENTRY = {
     "id": "xss-1",
     "question": "What is the zebra-stripe rendering protocol?",
@@ -36,30 +26,6 @@ XSS_ENTRY = {
               "must appear literally.",
     "title": "Zebra-stripe <b onmouseover=\"window.__xss=3\">protocol</b>",
 }
-TIMEOUT_MS = 30_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args) -> None:
-        pass
-
-
-def _start_uvicorn(app, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    return server
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +41,14 @@ def live(tmp_path_factory, cache_dir, embedder):
         shutil.copy(path, corpus / path.name)
     (corpus / "xss.jsonl").write_text(json.dumps(XSS_ENTRY) + "\n", encoding="utf-8")
     index = tmp_path_factory.mktemp("browser-index")
-    bot_port, site_port = _free_port(), _free_port()
+    bot_port, site_port = free_port(), free_port()
     site_origin = f"http://localhost:{site_port}"
     settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache_dir,
                         rate_limit_per_minute=0, allowed_origins=site_origin)
     bot = Bot.load(settings=settings, embedder=embedder,
                    logstore=LogStore(f"sqlite:///{index}/conversations.sqlite"))
     app = create_app(settings, bot=bot)
-    server = _start_uvicorn(app, bot_port)
+    server = start_uvicorn(app, bot_port)
 
     site = tmp_path_factory.mktemp("other-site")
     (site / "index.html").write_text(
@@ -92,63 +58,11 @@ def live(tmp_path_factory, cache_dir, embedder):
         "data-title='Clinic helper' data-position='left'></script></body></html>",
         encoding="utf-8")
     site_server = ThreadingHTTPServer(("127.0.0.1", site_port),
-                                      partial(_QuietHandler, directory=str(site)))
+                                      partial(QuietHandler, directory=str(site)))
     threading.Thread(target=site_server.serve_forever, daemon=True).start()
     yield {"url": f"http://127.0.0.1:{bot_port}", "site": site_origin, "app": app, "bot": bot}
     server.should_exit = True
     site_server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-class Widget:
-    """What a visitor sees and does; Playwright's CSS selectors pierce the open shadow root."""
-
-    def __init__(self, page) -> None:
-        self.page = page
-        self.root = page.locator("faqbot-widget")
-
-    def open(self) -> None:
-        self.root.locator(".launcher").click()
-        self.root.locator(".panel").wait_for(state="visible")
-
-    def ask(self, text: str) -> dict:
-        """Type and press Enter; returns the server's reply as the browser received it."""
-        replies = self.root.locator(".msg.bot:not(.welcome)")
-        before = replies.count()
-        with self.page.expect_response(lambda r: r.url.endswith("/api/chat")) as response:
-            self.root.locator("textarea").fill(text)
-            self.root.locator("textarea").press("Enter")
-        replies.nth(before).wait_for()
-        return response.value.json()
-
-    def last_reply(self):
-        return self.root.locator(".msg.bot:not(.welcome)").last
-
-    def active(self) -> str:
-        """The focused element inside the widget, as 'tag.class'."""
-        return self.page.evaluate("""() => {
-            const a = document.querySelector('faqbot-widget').shadowRoot.activeElement;
-            return a ? a.tagName.toLowerCase() + '.' + a.className : '';
-        }""")
 
 
 def open_demo(live, page) -> Widget:
@@ -157,13 +71,6 @@ def open_demo(live, page) -> Widget:
     widget = Widget(page)
     widget.open()
     return widget
-
-
-def shot(page, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.wait_for_timeout(200)  # let the scroll settle
-        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
 
 
 def test_chinese_question_gets_quotes_with_source_link_and_disclaimer(live, page):
