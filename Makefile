@@ -43,6 +43,7 @@ bench: install-test
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/wechat_sim.py bench
+	$(BIN)/python bench/console.py
 
 # Browser tests, saving a screenshot of each widget state and console view into
 # docs/screenshots/ (CJK and emoji fonts installed first, for legible pictures).

@@ -105,7 +105,10 @@ class Bot:
             live = current_path(self.settings.index_dir).resolve()
         except OSError:
             return
-        if live != self.retriever.index.path and self._reindex_lock.acquire(blocking=False):
+        serving = self.retriever.index.path
+        if live == serving or live.parent != serving.parent:  # not a build of our index dir
+            return
+        if self._reindex_lock.acquire(blocking=False):
             try:
                 self._use(load_index(self.settings.index_dir))
             except IndexStoreError as exc:

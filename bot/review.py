@@ -117,7 +117,8 @@ def unanswered_groups(review: Review, embed: Callable[[list[str]], np.ndarray],
     query = (select(exchanges.c.reply_id, exchanges.c.question, exchanges.c.lang,
                     exchanges.c.created_at)
              .where(exchanges.c.created_at >= since, exchanges.c.reviewed.is_(False),
-                    or_(exchanges.c.kind == "fallback", _rating() == "down"))
+                    or_(exchanges.c.kind == "fallback",
+                        exchanges.c.reply_id.in_(_latest_down())))
              .order_by(exchanges.c.created_at.desc()).limit(max_rows))
     with review.engine.connect() as conn:
         rows = conn.execute(query).all()
@@ -210,6 +211,13 @@ def _rating():
     return latest.scalar_subquery()
 
 
+def _latest_down():
+    """Replies whose latest rating is 'down' (a set query: cheaper than rating each row)."""
+    latest = select(func.max(feedback.c.id)).group_by(feedback.c.reply_id)
+    return select(feedback.c.reply_id).where(feedback.c.id.in_(latest),
+                                             feedback.c.rating == "down")
+
+
 def _conditions(filters: Filters) -> list:
     where = []
     if filters.since:
@@ -223,7 +231,7 @@ def _conditions(filters: Filters) -> list:
     if filters.reviewed:
         where.append(exchanges.c.reviewed.is_(filters.reviewed == "yes"))
     if filters.thumbs_down:
-        where.append(_rating() == "down")
+        where.append(exchanges.c.reply_id.in_(_latest_down()))
     if filters.text:
         needle = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace(
             "_", "\\_") + "%"

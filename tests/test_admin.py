@@ -165,3 +165,15 @@ def test_create_user_validates(console):
         store.create_user("bob", "short")
     with pytest.raises(InputError, match="username"):
         store.create_user("bad name!", PASSWORD)
+
+
+def test_thumbs_down_filter_follows_the_latest_rating(console):
+    _login(console)
+    rows = [json.loads(line) for line in console.get("/admin/export.jsonl").text.splitlines()]
+    first, second = rows[0]["reply_id"], rows[1]["reply_id"]
+    for reply_id, rating in ((first, "down"), (second, "down"), (second, "up")):
+        assert console.post("/api/feedback", json={"reply_id": reply_id, "rating": rating}
+                            ).status_code == 204
+    down = [json.loads(line)["reply_id"] for line in console.get(
+        "/admin/export.jsonl", params={"thumbs_down": "1"}).text.splitlines()]
+    assert down == [first]

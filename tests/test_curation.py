@@ -145,3 +145,15 @@ def test_dashboard_draws_its_charts(client):
     html = client.get("/admin/dashboard").text
     assert html.count("<svg") == 5
     assert "web" in html and "fallback" in html and "<circle" in html
+
+
+def test_another_worker_loads_the_new_build(client, curation_bot, embedder):
+    other = Bot.load(settings=curation_bot.settings, embedder=embedder)  # a second worker
+    page = client.get("/admin/curated").text
+    answer = "腱鞘炎多与手腕反复用力有关，应减少劳损并请医生评估。"
+    client.post("/admin/curated", data={"csrf_token": _csrf(page), "question_zh":
+                                        "腱鞘炎是怎么引起的", "answer_zh": answer})
+    assert other.retriever.index.path != curation_bot.retriever.index.path
+    other.refresh_if_rebuilt(every_seconds=0)
+    assert other.retriever.index.path == curation_bot.retriever.index.path
+    assert other.ask("腱鞘炎是怎么引起的").passages[0].text == answer
