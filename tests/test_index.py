@@ -49,6 +49,7 @@ def test_stale_when_corpus_or_model_changes(make_settings, embedder, tmp_path):
 def test_rebuild_embeds_only_new_chunks(make_settings, embedder, tmp_path, cache_dir):
     settings = make_settings(small_corpus(tmp_path / "corpus"))
     cache = cache_dir / f"{tmp_path.name}.sqlite"  # a fresh cache (beside the shared vocabulary)
+    cache.unlink(missing_ok=True)  # TEST_EMBEDDING_CACHE keeps the folder between runs
     first = build_index(settings.corpus_dir, settings.index_dir, embedder, cache_path=cache)
     assert first.embedded_now == 4
     with open(settings.corpus_dir / "faq.jsonl", "a", encoding="utf-8") as f:
