@@ -3,6 +3,7 @@ session-wide embedding cache, so the general vocabulary is embedded once per run
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from contextlib import contextmanager
@@ -71,6 +72,30 @@ def make_settings(tmp_path, cache_dir):
         corpus.mkdir(exist_ok=True)
         return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=cache_dir,
                         **overrides)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def own_seed_bot(tmp_path_factory, cache_dir, embedder):
+    """Makes a bot of the module's own over a copy of the seed corpus (plus any Q&A entries
+    given), with a SQLite conversation log: for tests that add to or change the corpus."""
+    from bot.config import Settings
+    from bot.core import Bot
+    from bot.logstore import LogStore
+
+    def make(name: str, entries: tuple[dict, ...] | list[dict] = (), **settings_overrides):
+        corpus = tmp_path_factory.mktemp(f"{name}-corpus")
+        for path in SEED_CORPUS.iterdir():
+            shutil.copy(path, corpus / path.name)
+        if entries:
+            (corpus / f"{name}.jsonl").write_text(
+                "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries), "utf-8")
+        index = tmp_path_factory.mktemp(f"{name}-index")
+        settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache_dir,
+                            **settings_overrides)
+        return Bot.load(settings=settings, embedder=embedder,
+                        logstore=LogStore(f"sqlite:///{index}/conversations.sqlite"))
 
     return make
 

@@ -8,7 +8,6 @@ each state.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from functools import partial
 from http.server import ThreadingHTTPServer
@@ -16,7 +15,6 @@ from http.server import ThreadingHTTPServer
 import pytest
 
 from tests.browser import TIMEOUT_MS, QuietHandler, Widget, free_port, shot, start_uvicorn
-from tests.conftest import SEED_CORPUS
 
 XSS_ENTRY = {
     "id": "xss-1",
@@ -29,24 +27,15 @@ XSS_ENTRY = {
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, cache_dir, embedder):
+def live(own_seed_bot, tmp_path_factory):
     """A bot server (seed corpus + the XSS entry) and a site on another origin."""
-    from bot.config import Settings
-    from bot.core import Bot
-    from bot.logstore import LogStore
     from web.app import create_app
 
-    corpus = tmp_path_factory.mktemp("browser-corpus")
-    for path in SEED_CORPUS.iterdir():
-        shutil.copy(path, corpus / path.name)
-    (corpus / "xss.jsonl").write_text(json.dumps(XSS_ENTRY) + "\n", encoding="utf-8")
-    index = tmp_path_factory.mktemp("browser-index")
     bot_port, site_port = free_port(), free_port()
     site_origin = f"http://localhost:{site_port}"
-    settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache_dir,
-                        rate_limit_per_minute=0, allowed_origins=site_origin)
-    bot = Bot.load(settings=settings, embedder=embedder,
-                   logstore=LogStore(f"sqlite:///{index}/conversations.sqlite"))
+    bot = own_seed_bot("browser", [XSS_ENTRY], rate_limit_per_minute=0,
+                       allowed_origins=site_origin)
+    settings = bot.settings
     app = create_app(settings, bot=bot)
     server = start_uvicorn(app, bot_port)
 

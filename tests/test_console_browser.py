@@ -6,13 +6,10 @@ FAQBOT_SCREENSHOT_DIR (`make screenshots`) saves a picture of each view."""
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 
 from tests.browser import Widget, free_port, shot, start_uvicorn
-from tests.conftest import SEED_CORPUS
 
 PASSWORD = "correct horse battery"
 UNANSWERED = ["带状疱疹会传染吗", "带状疱疹会传染吗？", "带状疱疹会传染吗", "带状疱疹会不会传染给家人",
@@ -21,22 +18,13 @@ ANSWER = "带状疱疹本身不会像感冒一样通过空气传染，但疱液�
 
 
 @pytest.fixture(scope="module")
-def console_server(tmp_path_factory, cache_dir, embedder):
-    from bot.config import Settings
-    from bot.core import Bot
-    from bot.logstore import LogStore
+def console_server(own_seed_bot):
     from bot.operators import OperatorStore
     from web.app import create_app
 
-    corpus = tmp_path_factory.mktemp("console-corpus")
-    for path in SEED_CORPUS.iterdir():
-        shutil.copy(path, corpus / path.name)
-    index = tmp_path_factory.mktemp("console-index")
-    logstore = LogStore(f"sqlite:///{index}/conversations.sqlite")
-    OperatorStore(logstore).create_user("operator", PASSWORD)
-    settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache_dir,
-                        rate_limit_per_minute=0)
-    bot = Bot.load(settings=settings, embedder=embedder, logstore=logstore)
+    bot = own_seed_bot("console", rate_limit_per_minute=0)
+    OperatorStore(bot.logstore).create_user("operator", PASSWORD)
+    settings = bot.settings
     port = free_port()
     server = start_uvicorn(create_app(settings, bot=bot), port)
     url = f"http://127.0.0.1:{port}"

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.config import Settings
 from bot.core import Bot
-from bot.logstore import LogStore
 from bot.operators import OperatorStore
-from tests.conftest import SEED_CORPUS
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -24,16 +20,10 @@ SHINGLES_ANSWER = "带状疱疹本身不会像感冒一样通过空气传染，�
 
 
 @pytest.fixture(scope="module")
-def curation_bot(tmp_path_factory, cache_dir, embedder):
-    corpus = tmp_path_factory.mktemp("curation-corpus")
-    for path in SEED_CORPUS.iterdir():
-        shutil.copy(path, corpus / path.name)
-    index = tmp_path_factory.mktemp("curation-index")
-    logstore = LogStore(f"sqlite:///{index}/conversations.sqlite")
-    OperatorStore(logstore).create_user("carol", PASSWORD)
-    settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache_dir,
-                        rate_limit_per_minute=0)
-    return Bot.load(settings=settings, embedder=embedder, logstore=logstore)
+def curation_bot(own_seed_bot):
+    bot = own_seed_bot("curation", rate_limit_per_minute=0)
+    OperatorStore(bot.logstore).create_user("carol", PASSWORD)
+    return bot
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the Official Account and WeCom endpoints; retries, replays and hostile bodies.""
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from bot.config import Settings, WeChatAccount
 from bot.safety import DISCLAIMER
-from tests.conftest import REDIS_URL, SEED_CORPUS
+from tests.conftest import REDIS_URL
 from web.app import create_app
 from web.wechat import text
 from web.wechat.crypto import sign
@@ -42,19 +41,9 @@ def _sim(account: WeChatAccount, encrypt: bool = True) -> SimulatedWeChat:
 
 
 @pytest.fixture(scope="module")
-def wechat_bot(tmp_path_factory, cache_dir, embedder):
+def wechat_bot(own_seed_bot):
     """The seed corpus plus one entry whose text holds `]]>`, with a conversation log."""
-    from bot.core import Bot
-    from bot.logstore import LogStore
-
-    corpus = tmp_path_factory.mktemp("wechat-corpus")
-    for path in SEED_CORPUS.iterdir():
-        shutil.copy(path, corpus / path.name)
-    (corpus / "cdata.jsonl").write_text(json.dumps(CDATA_ENTRY) + "\n", encoding="utf-8")
-    index = tmp_path_factory.mktemp("wechat-index")
-    settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache_dir)
-    return Bot.load(settings=settings, embedder=embedder,
-                    logstore=LogStore(f"sqlite:///{index}/conversations.sqlite"))
+    return own_seed_bot("wechat", [CDATA_ENTRY])
 
 
 def _app(bot, **overrides):
