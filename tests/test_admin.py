@@ -133,8 +133,10 @@ def test_marking_reviewed_changes_the_filter(console):
     row = json.loads(console.get("/admin/export.jsonl").text.splitlines()[0])
     response = console.post(f"/admin/exchanges/{row['reply_id']}/reviewed",
                             data={"csrf_token": _csrf(listing.text), "reviewed": "1"},
+                            headers={"referer": "https://evil.example/admin/x"},
                             follow_redirects=False)
     assert response.status_code == 303
+    assert response.headers["location"] == "/admin/x"  # back on this site, never off it
     reviewed = [json.loads(line) for line in console.get(
         "/admin/export.jsonl", params={"reviewed": "yes"}).text.splitlines()]
     assert [r["reply_id"] for r in reviewed] == [row["reply_id"]]

@@ -13,7 +13,7 @@ import secrets
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
@@ -160,14 +160,13 @@ def add_admin_routes(app: FastAPI) -> None:
         review = _review(request)
         if not await _in_thread(review.mark_reviewed, [reply_id[:64]], bool(reviewed)):
             raise HTTPException(404, "no such exchange")
-        return RedirectResponse(request.headers.get("referer") or "/admin/conversations",
-                                303)
+        return RedirectResponse(_back(request, "/admin/conversations"), 303)
 
     @app.post("/admin/reviewed", include_in_schema=False)
     async def mark_many_reviewed(request: Request, operator: CheckedOperator,
                                  reply_ids: Annotated[str, Form()] = "") -> Response:
         await _in_thread(_review(request).mark_reviewed, _ids(reply_ids))
-        return RedirectResponse(request.headers.get("referer") or "/admin/unanswered", 303)
+        return RedirectResponse(_back(request, "/admin/unanswered"), 303)
 
     @app.get("/admin/unanswered", include_in_schema=False)
     async def unanswered(request: Request, operator: Operator) -> Response:
@@ -274,6 +273,14 @@ async def _go_live(request: Request, reply_ids: list[str]) -> None:
     await _in_thread(request.app.state.bot.reindex)
     if reply_ids:
         await _in_thread(_review(request).mark_reviewed, reply_ids)
+
+
+def _back(request: Request, default: str) -> str:
+    """The console page the form was on (never another site's address)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.path.startswith("/admin/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return default
 
 
 def _ids(joined: str) -> list[str]:
