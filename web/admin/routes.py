@@ -104,7 +104,10 @@ def add_admin_routes(app: FastAPI) -> None:
             "charts": chart_set})
 
     @app.get("/admin/login", include_in_schema=False)
-    async def login_form(request: Request, error: str | None = None) -> Response:
+    async def login_form(request: Request) -> Response:
+        return login_page(request)
+
+    def login_page(request: Request, error: str | None = None) -> Response:
         token = secrets.token_urlsafe(24)
         response = page(request, "login.html", {"title": "Log in", "csrf_token": token,
                                                 "error": error, "operator": None},
@@ -123,8 +126,8 @@ def add_admin_routes(app: FastAPI) -> None:
         operators = _operators(request)
         token = await _in_thread(operators.login, username, password)
         if token is None:
-            return await login_form(request, "Wrong username or password, or too many "
-                                    "attempts: wait 15 minutes.")
+            return login_page(request, "Wrong username or password, or too many attempts: "
+                              "wait 15 minutes.")
         response = RedirectResponse("/admin/dashboard", 303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                             secure=_https(request), path="/admin", max_age=8 * 3600)
