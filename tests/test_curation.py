@@ -147,3 +147,21 @@ def test_another_worker_loads_the_new_build(client, curation_bot, embedder):
     other.refresh_if_rebuilt(every_seconds=0)
     assert other.retriever.index.path == curation_bot.retriever.index.path
     assert other.ask("腱鞘炎是怎么引起的").passages[0].text == answer
+
+
+def test_a_failed_rebuild_is_reported_and_the_bot_keeps_answering(curation_bot, tmp_path):
+    not_a_directory = tmp_path / "index-is-a-file"
+    not_a_directory.write_text("x")
+    settings = curation_bot.settings.model_copy(update={"index_dir": not_a_directory,
+                                                        "client_salt": "test salt"})
+    broken = Bot(curation_bot.retriever, settings, logstore=curation_bot.logstore)
+    with TestClient(create_app(settings, bot=broken)) as c:
+        form = c.get("/admin/login").text
+        c.post("/admin/login", data={"username": "carol", "password": PASSWORD,
+                                     "csrf_token": _csrf(form)})
+        page = c.get("/admin/curated").text
+        response = c.post("/admin/curated", data={
+            "csrf_token": _csrf(page), "question_zh": "网球肘怎么缓解",
+            "answer_zh": "网球肘应减少手腕用力，必要时请医生评估。"})
+        assert response.status_code == 503 and "could not rebuild its index" in response.text
+        assert _ask(c, "确诊脑膜瘤以后要怎么随访")["kind"] == "answer"

@@ -8,6 +8,7 @@ import csv
 import hmac
 import io
 import json
+import logging
 import re
 import secrets
 from datetime import date
@@ -21,11 +22,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from bot.curation import CuratedStore, CuratedText
-from bot.errors import InputError
+from bot.errors import BotError, InputError
 from bot.language import has_cjk
 from bot.operators import OperatorSession, OperatorStore
 from bot.review import Filters, Review, dashboard, unanswered_groups
 from web.admin import charts
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "faqbot_admin"
 LOGIN_CSRF_COOKIE = "faqbot_login_csrf"
@@ -182,12 +185,12 @@ def add_admin_routes(app: FastAPI) -> None:
 
     def curated_page(request: Request, operator: OperatorSession, *, draft: CuratedText,
                      editing=None, reply_ids: str = "", message: str | None = None,
-                     error: str | None = None) -> HTMLResponse:
+                     error: str | None = None, status: int = 422) -> HTMLResponse:
         entries = _curated(request).entries()
         return page(request, "curated.html", {
             "title": "Curated answers", "section": "curated", "operator": operator,
             "entries": entries, "draft": draft, "editing": editing, "reply_ids": reply_ids,
-            "message": message, "error": error}, 422 if error else 200)
+            "message": message, "error": error}, status if error else 200)
 
     @app.get("/admin/curated", include_in_schema=False)
     async def curated_list(request: Request, operator: Operator) -> Response:
@@ -216,7 +219,8 @@ def add_admin_routes(app: FastAPI) -> None:
         except InputError as exc:
             return curated_page(request, operator, draft=text, reply_ids=reply_ids,
                                 error=str(exc))
-        await _go_live(request, _ids(reply_ids))
+        if problem := await _go_live(request, _ids(reply_ids)):
+            return curated_page(request, operator, draft=text, error=problem, status=503)
         return RedirectResponse(f"/admin/curated?saved={entry_id}", 303)
 
     @app.post("/admin/curated/{entry_id}", include_in_schema=False)
@@ -227,7 +231,8 @@ def add_admin_routes(app: FastAPI) -> None:
         except InputError as exc:
             return curated_page(request, operator, draft=text,
                                 editing=_curated(request).get(entry_id), error=str(exc))
-        await _go_live(request, [])
+        if problem := await _go_live(request, []):
+            return curated_page(request, operator, draft=text, error=problem, status=503)
         return RedirectResponse(f"/admin/curated?saved={entry_id}", 303)
 
     @app.post("/admin/curated/{entry_id}/retire", include_in_schema=False)
@@ -237,7 +242,9 @@ def add_admin_routes(app: FastAPI) -> None:
             await _in_thread(_curated(request).retire, entry_id, bool(retired))
         except InputError as exc:
             raise HTTPException(404, str(exc)) from None
-        await _go_live(request, [])
+        if problem := await _go_live(request, []):
+            return curated_page(request, operator, draft=CuratedText(), error=problem,
+                                status=503)
         return RedirectResponse("/admin/curated", 303)
 
     @app.get("/admin/export.{fmt}", include_in_schema=False)
@@ -270,12 +277,18 @@ def _curated_form(question_zh: Annotated[str, Form(max_length=8000)] = "",
     return CuratedText(question_zh, answer_zh, question_en, answer_en, source_url)
 
 
-async def _go_live(request: Request, reply_ids: list[str]) -> None:
+async def _go_live(request: Request, reply_ids: list[str]) -> str | None:
     """Rebuild the index with the curated entries and swap it in; mark what they answer
-    as reviewed."""
-    await _in_thread(request.app.state.bot.reindex)
+    as reviewed. What went wrong, if the rebuild failed (the bot keeps its index)."""
+    try:
+        await _in_thread(request.app.state.bot.reindex)
+    except (BotError, OSError) as exc:
+        log.error("curated answers saved but not indexed: %s", exc)
+        return (f"Saved, but the bot could not rebuild its index ({exc}); it keeps answering "
+                f"from the previous one. Fix the corpus and save again.")
     if reply_ids:
         await _in_thread(_review(request).mark_reviewed, reply_ids)
+    return None
 
 
 def _back(request: Request, default: str) -> str:
