@@ -98,5 +98,9 @@ def test_conversation_detail_shows_passages_with_scores(console_server, page):
     quote = page.locator(".quote").first
     assert "score" in quote.inner_text()
     shot(page, "19-console-conversation")
-    page.click("text=Mark reviewed")
+    page.locator("text=Mark reviewed").first.click()
     assert page.locator("text=Mark not reviewed").count() >= 1
+    question = page.locator(".bubble p strong").first.evaluate(
+        "node => node.parentElement.textContent.replace('Q:', '').trim()")
+    page.locator("text=Write an answer").first.click()  # curate a single question
+    assert page.input_value("textarea[name=question_zh]") == question
