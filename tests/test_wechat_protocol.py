@@ -42,11 +42,13 @@ def test_official_account_encrypt_with_fixed_random_known_answer():
     assert cipher.decrypt(v["ciphertext_b64"]) == v["plaintext"]
 
 
-def test_official_account_decrypt_known_answer():
-    v = VECTORS["oa_decrypt_sample"]
+@pytest.mark.parametrize("name, receive_id", [("oa_decrypt_sample", "appid"),
+                                              ("wecom_post", "corpid")])
+def test_encrypted_message_known_answers(name, receive_id):
+    v = VECTORS[name]
     assert signature_matches(v["msg_signature"], v["token"], v["timestamp"], v["nonce"],
                              v["encrypt"])
-    message = messages.parse(MessageCipher(v["encoding_aes_key"], v["appid"])
+    message = messages.parse(MessageCipher(v["encoding_aes_key"], v[receive_id])
                              .decrypt(v["encrypt"]).encode())
     assert {k: message[k] for k in v["expect"]} == v["expect"]
 
@@ -57,15 +59,6 @@ def test_wecom_url_verification_known_answer():
                              v["echostr"])
     cipher = MessageCipher(v["encoding_aes_key"], v["corpid"])
     assert cipher.decrypt(v["echostr"]) == v["expect_echostr_plain"]
-
-
-def test_wecom_post_known_answer():
-    v = VECTORS["wecom_post"]
-    assert signature_matches(v["msg_signature"], v["token"], v["timestamp"], v["nonce"],
-                             v["encrypt"])
-    message = messages.parse(MessageCipher(v["encoding_aes_key"], v["corpid"])
-                             .decrypt(v["encrypt"]).encode())
-    assert {k: message[k] for k in v["expect"]} == v["expect"]
 
 
 # ---------------------------------------------------------------- refusals
