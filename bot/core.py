@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.embedding import Embedder, make_embedder
 from bot.errors import IndexStoreError, InputError, LogStoreError
 from bot.index import Manifest, build_index, current_path, is_stale, load_index
-from bot.language import detect_lang, has_cjk, warm_up
+from bot.language import detect_lang, has_cjk, same_words_key, warm_up
 from bot.logstore import LogStore
 from bot.models import Chunk, Lang, Passage, Reply, Turn
 from bot.retrieval import Hit, Retriever
@@ -267,11 +267,11 @@ class Bot:
     def _related_questions(self, hits: list[Hit], passages: list[Passage], message: str,
                            lang: Lang, k: int = 3) -> list[str]:
         quoted = {p.text for p in passages}
-        seen = {_norm(message)}
+        seen = {same_words_key(message)}
         out: list[str] = []
         for hit in hits:
             for candidate in _questions_of(hit.chunk):
-                key = _norm(candidate)
+                key = same_words_key(candidate)
                 if key in seen or detect_lang(candidate) != lang:
                     continue
                 if any(candidate in q for q in quoted):
@@ -320,10 +320,6 @@ def _starter_questions(chunks: list[Chunk]) -> dict[Lang, list[str]]:
                     out[lang].append(bucket[depth])
         depth += 1
     return out
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text).lower()
 
 
 def _other(lang: Lang) -> Lang:

@@ -50,6 +50,12 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+def same_words_key(text: str) -> str:
+    """The text without punctuation, spacing or case: two wordings that differ only in
+    those have the same key."""
+    return re.sub(r"[\W_]+", "", text).lower()
+
+
 def split_sentences(text: str, lang: Lang) -> list[tuple[int, int]]:
     """(start, end) spans of sentences in `text`, covering every non-space character."""
     pattern = _ZH_SENTENCE_END if lang == "zh" else _EN_SENTENCE_END

@@ -4,7 +4,6 @@ exports. Queries only; the console (web/admin) renders them."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -13,6 +12,7 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import func, or_, select, update
 
+from bot.language import same_words_key
 from bot.logstore import LogStore, exchanges, feedback
 
 PAGE_SIZE = 50
@@ -124,7 +124,7 @@ def unanswered_groups(review: Review, embed: Callable[[list[str]], np.ndarray],
         rows = conn.execute(query).all()
     same_words: dict[str, list] = {}
     for row in rows:
-        same_words.setdefault(_normalised(row.question), []).append(row)
+        same_words.setdefault(same_words_key(row.question), []).append(row)
     keys = sorted(same_words, key=lambda k: -len(same_words[k]))
     parent = list(range(len(keys)))
 
@@ -198,10 +198,6 @@ def dashboard(review: Review, days: int = 30, max_rows: int = 200_000) -> Dashbo
     p95 = [float(np.percentile(v, 95)) if v else None for v in latencies]
     top = sorted(topics.items(), key=lambda kv: -kv[1])[:10]
     return Dashboard(day_list, per_day, kinds, ratings, top, p95, total)
-
-
-def _normalised(question: str) -> str:
-    return re.sub(r"[\W_]+", "", question).lower()
 
 
 def _rating():
