@@ -129,7 +129,7 @@ def render_fallback(lang: Lang, suggestions: Sequence[str], disclaimer: str,
     lines = [lead, ""] if lead else []
     lines.append(FALLBACK[lang])
     if suggestions:
-        lines += ["", SUGGEST_INTRO[lang], *[f"• {s}" for s in suggestions]]
+        lines += ["", suggestion_list(lang, suggestions)]
     lines += ["", disclaimer]
     return "\n".join(lines)
 
@@ -137,8 +137,13 @@ def render_fallback(lang: Lang, suggestions: Sequence[str], disclaimer: str,
 def render_smalltalk(message: str, suggestions: Sequence[str], lang: Lang) -> str:
     lines = [message]
     if suggestions:
-        lines += ["", SUGGEST_INTRO[lang], *[f"• {s}" for s in suggestions]]
+        lines += ["", suggestion_list(lang, suggestions)]
     return "\n".join(lines)
+
+
+def suggestion_list(lang: Lang, suggestions: Sequence[str]) -> str:
+    """"You can ask me:" and one bulleted line per question (text channels)."""
+    return "\n".join([SUGGEST_INTRO[lang], *[f"• {s}" for s in suggestions]])
 
 
 def _passage_lang(passage: Passage) -> Lang:

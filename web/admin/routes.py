@@ -92,7 +92,7 @@ def add_admin_routes(app: FastAPI) -> None:
 
     @app.get("/admin/dashboard", include_in_schema=False)
     async def dashboard_page(request: Request, operator: Operator) -> Response:
-        data = await _in_thread(dashboard, _review(request))
+        data = await run_in_threadpool(dashboard, _review(request))
         labels = [d.strftime("%m-%d") for d in data.days]
         chart_set = {
             "per_day": charts.stacked_bars(labels, data.per_day, "Questions per day"),
@@ -127,7 +127,7 @@ def add_admin_routes(app: FastAPI) -> None:
         if not cookie or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
             raise HTTPException(403, "CSRF token missing or wrong; reload the login page")
         operators = _operators(request)
-        token = await _in_thread(operators.login, username, password)
+        token = await run_in_threadpool(operators.login, username, password)
         if token is None:
             return login_page(request, "Wrong username or password, or too many attempts: "
                               "wait 15 minutes.")
@@ -148,14 +148,14 @@ def add_admin_routes(app: FastAPI) -> None:
     async def conversations(request: Request, operator: Operator,
                             filters: Annotated[Filters, Depends(_filters)]) -> Response:
         number = _int(request.query_params.get("page"), 1)
-        result = await _in_thread(_review(request).list, filters, number)
+        result = await run_in_threadpool(_review(request).list, filters, number)
         return page(request, "conversations.html", {
             "title": "Conversations", "section": "conversations", "operator": operator,
             "page": result, "form": filters, "query": _query(request)})
 
     @app.get("/admin/conversations/{session_id}", include_in_schema=False)
     async def conversation(request: Request, session_id: str, operator: Operator) -> Response:
-        items = await _in_thread(_review(request).conversation, session_id[:128])
+        items = await run_in_threadpool(_review(request).conversation, session_id[:128])
         return page(request, "conversation.html", {
             "title": "Conversation", "section": "conversations", "operator": operator,
             "session_id": session_id, "exchanges": items}, 200 if items else 404)
@@ -164,20 +164,20 @@ def add_admin_routes(app: FastAPI) -> None:
     async def mark_reviewed(request: Request, reply_id: str, operator: CheckedOperator,
                             reviewed: Annotated[int, Form()] = 1) -> Response:
         review = _review(request)
-        if not await _in_thread(review.mark_reviewed, [reply_id[:64]], bool(reviewed)):
+        if not await run_in_threadpool(review.mark_reviewed, [reply_id[:64]], bool(reviewed)):
             raise HTTPException(404, "no such exchange")
         return RedirectResponse(_back(request, "/admin/conversations"), 303)
 
     @app.post("/admin/reviewed", include_in_schema=False)
     async def mark_many_reviewed(request: Request, operator: CheckedOperator,
                                  reply_ids: Annotated[str, Form()] = "") -> Response:
-        await _in_thread(_review(request).mark_reviewed, _ids(reply_ids))
+        await run_in_threadpool(_review(request).mark_reviewed, _ids(reply_ids))
         return RedirectResponse(_back(request, "/admin/unanswered"), 303)
 
     @app.get("/admin/unanswered", include_in_schema=False)
     async def unanswered(request: Request, operator: Operator) -> Response:
         bot = request.app.state.bot
-        groups = await _in_thread(unanswered_groups, _review(request),
+        groups = await run_in_threadpool(unanswered_groups, _review(request),
                                   lambda texts: bot.retriever.embedder.embed_queries(texts))
         return page(request, "unanswered.html", {
             "title": "Unanswered", "section": "unanswered", "operator": operator,
@@ -215,7 +215,7 @@ def add_admin_routes(app: FastAPI) -> None:
                              text: Annotated[CuratedText, Depends(_curated_form)],
                              reply_ids: Annotated[str, Form()] = "") -> Response:
         try:
-            entry_id = await _in_thread(_curated(request).add, text, operator.username)
+            entry_id = await run_in_threadpool(_curated(request).add, text, operator.username)
         except InputError as exc:
             return curated_page(request, operator, draft=text, reply_ids=reply_ids,
                                 error=str(exc))
@@ -227,7 +227,7 @@ def add_admin_routes(app: FastAPI) -> None:
     async def curated_update(request: Request, entry_id: int, operator: CheckedOperator,
                              text: Annotated[CuratedText, Depends(_curated_form)]) -> Response:
         try:
-            await _in_thread(_curated(request).update, entry_id, text)
+            await run_in_threadpool(_curated(request).update, entry_id, text)
         except InputError as exc:
             return curated_page(request, operator, draft=text,
                                 editing=_curated(request).get(entry_id), error=str(exc))
@@ -239,7 +239,7 @@ def add_admin_routes(app: FastAPI) -> None:
     async def curated_retire(request: Request, entry_id: int, operator: CheckedOperator,
                              retired: Annotated[int, Form()] = 1) -> Response:
         try:
-            await _in_thread(_curated(request).retire, entry_id, bool(retired))
+            await run_in_threadpool(_curated(request).retire, entry_id, bool(retired))
         except InputError as exc:
             raise HTTPException(404, str(exc)) from None
         if problem := await _go_live(request, []):
@@ -281,13 +281,13 @@ async def _go_live(request: Request, reply_ids: list[str]) -> str | None:
     """Rebuild the index with the curated entries and swap it in; mark what they answer
     as reviewed. What went wrong, if the rebuild failed (the bot keeps its index)."""
     try:
-        await _in_thread(request.app.state.bot.reindex)
+        await run_in_threadpool(request.app.state.bot.reindex)
     except (BotError, OSError) as exc:
         log.error("curated answers saved but not indexed: %s", exc)
         return (f"Saved, but the bot could not rebuild its index ({exc}); it keeps answering "
                 f"from the previous one. Fix the corpus and save again.")
     if reply_ids:
-        await _in_thread(_review(request).mark_reviewed, reply_ids)
+        await run_in_threadpool(_review(request).mark_reviewed, reply_ids)
     return None
 
 
@@ -362,6 +362,3 @@ def _cell(value) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
-
-async def _in_thread(func, *args):
-    return await run_in_threadpool(func, *args)

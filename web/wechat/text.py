@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.answer import SUGGEST_INTRO
+from bot.answer import suggestion_list
 from bot.models import Lang, Passage, Reply
 
 # WeChat cuts a text reply longer than this many bytes of UTF-8 (~680 Chinese characters).
@@ -51,8 +51,7 @@ def render_reply(reply: Reply, limit: int = MAX_TEXT_BYTES) -> str:
 
 
 def welcome(examples: Sequence[str]) -> str:
-    lines = "".join(f"• {q}\n" for q in examples)
-    return WELCOME.format(examples=f"{SUGGEST_INTRO['zh']}\n{lines}\n" if lines else "")
+    return WELCOME.format(examples=suggestion_list("zh", examples) + "\n\n" if examples else "")
 
 
 def _compose(reply: Reply, passages: Sequence[Passage], cap: int,
@@ -62,7 +61,7 @@ def _compose(reply: Reply, passages: Sequence[Passage], cap: int,
     if quotes:
         blocks.append("\n".join(quotes))
     if suggestions:
-        blocks.append("\n".join([SUGGEST_INTRO[reply.lang], *[f"• {s}" for s in suggestions]]))
+        blocks.append(suggestion_list(reply.lang, suggestions))
     blocks.append(reply.disclaimer)
     return "\n\n".join(b for b in blocks if b)
 
