@@ -21,6 +21,7 @@ from bot.logstore import LogStore, operator_sessions, operators
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)
+MIN_PASSWORD_CHARS = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so both cases take the same time.
@@ -40,8 +41,7 @@ class OperatorStore:
     def create_user(self, username: str, password: str) -> None:
         if not _USERNAME.match(username):
             raise InputError("username: 2-64 letters, digits or _.@-")
-        if len(password) < 10:
-            raise InputError("password: at least 10 characters")
+        _check_password(password)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(operators).values(
@@ -51,8 +51,7 @@ class OperatorStore:
             raise InputError(f"operator {username!r} exists already") from None
 
     def set_password(self, username: str, password: str) -> None:
-        if len(password) < 10:
-            raise InputError("password: at least 10 characters")
+        _check_password(password)
         with self.engine.begin() as conn:
             done = conn.execute(update(operators).where(operators.c.username == username)
                                 .values(password_hash=_hasher.hash(password), failed_logins=0,
@@ -104,6 +103,11 @@ class OperatorStore:
         with self.engine.begin() as conn:
             conn.execute(delete(operator_sessions).where(
                 operator_sessions.c.token_hash == _digest(token)))
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InputError(f"password: at least {MIN_PASSWORD_CHARS} characters")
 
 
 def _verify(password_hash: str, password: str) -> bool:
