@@ -110,6 +110,20 @@ def web_bot(seed_bot, seed_settings, tmp_path):
                logstore=LogStore(f"sqlite:///{tmp_path}/conversations.sqlite"))
 
 
+def form_csrf(html: str) -> str:
+    """The CSRF token of the first form on a console page."""
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def console_login(client, username: str, password: str):
+    """Log in to /admin the way a browser does (login form, its CSRF cookie and token)."""
+    token = form_csrf(client.get("/admin/login").text)
+    return client.post("/admin/login", data={"username": username, "password": password,
+                                             "csrf_token": token}, follow_redirects=False)
+
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 from bot.core import Bot
 from bot.logstore import LogStore
 from bot.operators import MAX_FAILURES, OperatorStore
+from tests.conftest import console_login, form_csrf
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -37,14 +37,7 @@ def console(request, seed_bot, seed_settings, tmp_path):
 
 
 def _login(client, username="alice", password=PASSWORD):
-    form = client.get("/admin/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    return client.post("/admin/login", data={"username": username, "password": password,
-                                             "csrf_token": token}, follow_redirects=False)
-
-
-def _csrf(page_html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page_html).group(1)
+    return console_login(client, username, password)
 
 
 def test_nothing_answers_without_a_session(console):
@@ -70,7 +63,7 @@ def test_login_sets_a_strict_http_only_cookie_and_logout_ends_the_session(consol
     assert listing.status_code == 200 and "确诊脑膜瘤以后要怎么随访" in listing.text
     assert "frame-ancestors 'none'" in listing.headers["content-security-policy"]
     stolen = console.cookies.get("faqbot_admin")
-    assert console.post("/admin/logout", data={"csrf_token": _csrf(listing.text)},
+    assert console.post("/admin/logout", data={"csrf_token": form_csrf(listing.text)},
                         follow_redirects=False).status_code == 303
     console.cookies.set("faqbot_admin", stolen, path="/admin")  # the old token is dead
     assert console.get("/admin/export.csv").status_code == 401
@@ -132,7 +125,7 @@ def test_marking_reviewed_changes_the_filter(console):
     listing = console.get("/admin/conversations")
     row = json.loads(console.get("/admin/export.jsonl").text.splitlines()[0])
     response = console.post(f"/admin/exchanges/{row['reply_id']}/reviewed",
-                            data={"csrf_token": _csrf(listing.text), "reviewed": "1"},
+                            data={"csrf_token": form_csrf(listing.text), "reviewed": "1"},
                             headers={"referer": "https://evil.example/admin/x"},
                             follow_redirects=False)
     assert response.status_code == 303
@@ -141,7 +134,7 @@ def test_marking_reviewed_changes_the_filter(console):
         "/admin/export.jsonl", params={"reviewed": "yes"}).text.splitlines()]
     assert [r["reply_id"] for r in reviewed] == [row["reply_id"]]
     assert console.post("/admin/exchanges/nope/reviewed",
-                        data={"csrf_token": _csrf(listing.text)}).status_code == 404
+                        data={"csrf_token": form_csrf(listing.text)}).status_code == 404
 
 
 def test_exports_carry_the_filtered_exchanges_with_passages(console):

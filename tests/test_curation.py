@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from bot.core import Bot
 from bot.operators import OperatorStore
+from tests.conftest import console_login, form_csrf
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -29,15 +30,8 @@ def curation_bot(own_seed_bot):
 @pytest.fixture
 def client(curation_bot):
     with TestClient(create_app(curation_bot.settings, bot=curation_bot)) as c:
-        form = c.get("/admin/login").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        assert c.post("/admin/login", data={"username": "carol", "password": PASSWORD,
-                                            "csrf_token": token}).status_code == 200
+        assert console_login(c, "carol", PASSWORD).status_code == 303
         yield c
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def _ask(client, message: str) -> dict:
@@ -65,11 +59,11 @@ def test_a_curated_answer_goes_live_and_can_be_retired(client, curation_bot):
     group = next(g for g in unanswered.split('<tr class="group">') if question in g)
     reply_ids = re.search(r'name="reply_ids" value="([^"]+)"', group).group(1)
     draft = client.post("/admin/curated/draft", data={
-        "csrf_token": _csrf(unanswered), "question": question, "reply_ids": reply_ids})
+        "csrf_token": form_csrf(unanswered), "question": question, "reply_ids": reply_ids})
     assert draft.status_code == 200 and question in draft.text
     answer = "肋间神经痛常见于胸椎退变、带状疱疹后神经痛或肋骨外伤，需由医生检查明确原因。"
     saved = client.post("/admin/curated", data={
-        "csrf_token": _csrf(draft.text), "question_zh": question, "answer_zh": answer,
+        "csrf_token": form_csrf(draft.text), "question_zh": question, "answer_zh": answer,
         "source_url": "https://example.org/intercostal", "reply_ids": reply_ids},
         follow_redirects=False)
     assert saved.status_code == 303
@@ -86,7 +80,7 @@ def test_a_curated_answer_goes_live_and_can_be_retired(client, curation_bot):
     entry_id = int(re.search(r"saved=(\d+)", saved.headers["location"]).group(1))
     page = client.get("/admin/curated").text
     retired = client.post(f"/admin/curated/{entry_id}/retire",
-                          data={"csrf_token": _csrf(page), "retired": "1"},
+                          data={"csrf_token": form_csrf(page), "retired": "1"},
                           follow_redirects=False)
     assert retired.status_code == 303
     assert _ask(client, question)["kind"] == "fallback"
@@ -96,14 +90,14 @@ def test_editing_a_curated_answer_changes_what_is_quoted(client):
     page = client.get("/admin/curated").text
     first = "带状疱疹后神经痛可以持续数月，应在医生指导下治疗。"
     saved = client.post("/admin/curated", data={
-        "csrf_token": _csrf(page), "question_zh": "带状疱疹后神经痛会持续多久",
+        "csrf_token": form_csrf(page), "question_zh": "带状疱疹后神经痛会持续多久",
         "answer_zh": first}, follow_redirects=False)
     entry_id = int(re.search(r"saved=(\d+)", saved.headers["location"]).group(1))
     edit = client.get(f"/admin/curated?edit={entry_id}").text
     assert first in edit
     second = "带状疱疹后神经痛多数在数月内缓解，少数持续一年以上，应在医生指导下治疗。"
     client.post(f"/admin/curated/{entry_id}", data={
-        "csrf_token": _csrf(edit), "question_zh": "带状疱疹后神经痛会持续多久",
+        "csrf_token": form_csrf(edit), "question_zh": "带状疱疹后神经痛会持续多久",
         "answer_zh": second, "question_en": "How long does post-herpetic neuralgia last?",
         "answer_en": "It usually eases within months; see a doctor for treatment."})
     reply = _ask(client, "带状疱疹后神经痛会持续多久")
@@ -121,7 +115,7 @@ def test_editing_a_curated_answer_changes_what_is_quoted(client):
 ])
 def test_invalid_curated_answers_are_refused_with_a_message(client, fields, fragment):
     page = client.get("/admin/curated").text
-    response = client.post("/admin/curated", data={"csrf_token": _csrf(page), **fields})
+    response = client.post("/admin/curated", data={"csrf_token": form_csrf(page), **fields})
     assert response.status_code == 422 and fragment in response.text
 
 
@@ -141,7 +135,7 @@ def test_another_worker_loads_the_new_build(client, curation_bot, embedder):
     other = Bot.load(settings=curation_bot.settings, embedder=embedder)  # a second worker
     page = client.get("/admin/curated").text
     answer = "腱鞘炎多与手腕反复用力有关，应减少劳损并请医生评估。"
-    client.post("/admin/curated", data={"csrf_token": _csrf(page), "question_zh":
+    client.post("/admin/curated", data={"csrf_token": form_csrf(page), "question_zh":
                                         "腱鞘炎是怎么引起的", "answer_zh": answer})
     assert other.retriever.index.path != curation_bot.retriever.index.path
     other.refresh_if_rebuilt(every_seconds=0)
@@ -156,12 +150,10 @@ def test_a_failed_rebuild_is_reported_and_the_bot_keeps_answering(curation_bot, 
                                                         "client_salt": "test salt"})
     broken = Bot(curation_bot.retriever, settings, logstore=curation_bot.logstore)
     with TestClient(create_app(settings, bot=broken)) as c:
-        form = c.get("/admin/login").text
-        c.post("/admin/login", data={"username": "carol", "password": PASSWORD,
-                                     "csrf_token": _csrf(form)})
+        assert console_login(c, "carol", PASSWORD).status_code == 303
         page = c.get("/admin/curated").text
         response = c.post("/admin/curated", data={
-            "csrf_token": _csrf(page), "question_zh": "网球肘怎么缓解",
+            "csrf_token": form_csrf(page), "question_zh": "网球肘怎么缓解",
             "answer_zh": "网球肘应减少手腕用力，必要时请医生评估。"})
         assert response.status_code == 503 and "could not rebuild its index" in response.text
         assert _ask(c, "确诊脑膜瘤以后要怎么随访")["kind"] == "answer"
