@@ -48,6 +48,13 @@ def report(name: str, body: str, no_write: bool) -> None:
         write_section(name, body)
 
 
+def split_of(question_id: str) -> str:
+    """'tune' or 'report': a fixed half of the labelled questions is never tuned on."""
+    import zlib
+
+    return "tune" if zlib.crc32(question_id.encode()) % 2 == 0 else "report"
+
+
 def seed_bot():
     """A Bot over a fresh copy of the default corpus (index and cache under bench/.cache)."""
     from bot.config import Settings

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.chunking import QUOTE_MAX_CHARS, quote_units
-from bot.language import detect_lang, keyword_tokens
+from bot.chunking import QUOTE_MAX_CHARS
+from bot.language import detect_lang
 from bot.models import Chunk, Lang, Passage
 
 FALLBACK = {
@@ -24,38 +24,27 @@ SUGGEST_INTRO = {"zh": "您可以问我：", "en": "You can ask me:"}
 SOURCE_LABEL = {"zh": "来源", "en": "Source"}
 
 
-def quote_span(chunk: Chunk, query: str, unit_similarity: dict[int, float] | None = None,
+def quote_span(chunk: Chunk, units: list[tuple[int, int]], scores: list[float],
+               neighbour: float = 0.6, min_chars: int = 60,
                limit: int = QUOTE_MAX_CHARS) -> tuple[int, int]:
-    """(start, end) in chunk.text of the contiguous sentences most relevant to `query`.
-
-    Each sentence is scored by shared keywords and, where known, by its vector similarity
-    to the question (`unit_similarity`: sentence index -> cosine; works across languages),
-    each scaled 0..1 within the chunk. The quote grows around the best sentence.
-    """
-    text = chunk.text
-    if len(text) <= limit:
-        return 0, len(text)
-    units = quote_units(chunk, limit)
+    """(start, end) in chunk.text of the quote: the best-scoring sentence (`units`: its
+    sentence spans, `scores`: how well each answers), grown by adjacent sentences that
+    score at least `neighbour` times the best, or while the quote is shorter than
+    `min_chars` (a lone heading-like line says little), never beyond `limit` characters.
+    An answer's opening answers its Q&A entry, so there the quote starts at the top."""
     if not units:
-        return 0, min(len(text), limit)
-    query_terms = set(keyword_tokens(query))
-    scores = _scaled([_overlap(query_terms, text[a:b]) for a, b in units])
-    if unit_similarity:
-        known = [unit_similarity.get(i) for i in range(len(units))]
-        floor = min(v for v in known if v is not None)
-        scores = [s + v for s, v in zip(scores, _scaled([floor if v is None else v
-                                                          for v in known]), strict=True)]
-    if chunk.kind == "qa":  # an answer's opening usually answers its question
-        scores[0] += 0.25
-    best = max(range(len(units)), key=lambda i: (scores[i], -i))
+        return 0, min(len(chunk.text), limit)
+    best = 0 if chunk.kind == "qa" else max(range(len(units)), key=lambda i: (scores[i], -i))
     lo = hi = best
-    # Grow around the best sentence, better neighbour first, while it fits.
+    bar = neighbour * scores[best]
     while True:
+        short = units[hi][1] - units[lo][0] < min_chars
         options = []
         if hi + 1 < len(units) and units[hi + 1][1] - units[lo][0] <= limit:
             options.append((scores[hi + 1] + 1e-6, "next"))
         if lo > 0 and units[hi][1] - units[lo - 1][0] <= limit:
             options.append((scores[lo - 1], "prev"))
+        options = [o for o in options if short or chunk.kind == "qa" or o[0] >= bar]
         if not options:
             break
         _, side = max(options)
@@ -64,20 +53,6 @@ def quote_span(chunk: Chunk, query: str, unit_similarity: dict[int, float] | Non
         else:
             lo -= 1
     return units[lo][0], units[hi][1]
-
-
-def _scaled(values: list[float]) -> list[float]:
-    low, high = min(values), max(values)
-    return [(v - low) / (high - low) if high > low else 0.0 for v in values]
-
-
-def _overlap(query_terms: set[str], sentence: str) -> float:
-    if not query_terms:
-        return 0.0
-    terms = set(keyword_tokens(sentence))
-    shared = query_terms & terms
-    # Longer shared terms say more ('腰椎间盘' vs '腰'); normalise so long sentences don't win.
-    return sum(min(len(t), 6) for t in shared) / (1 + 0.02 * len(sentence))
 
 
 def make_passage(chunk: Chunk, span: tuple[int, int], score: float) -> Passage:

@@ -69,10 +69,17 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = No
 
 @app.command()
 def ask(question: str, as_json: Annotated[bool, typer.Option("--json")] = False,
+        explain: Annotated[bool, typer.Option(
+            "--explain", help="Show the candidate passages, their signals and confidence, "
+            "the threshold and the path taken.")] = False,
         corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
-    """Ask one question and print the reply."""
+    """Ask one question and print the reply (or, with --explain, why)."""
     bot = _load_bot(_settings(corpus, index))
     try:
+        if explain:
+            explained = bot.explain(question)
+            typer.echo(explained.model_dump_json(indent=2) if as_json else explained.as_text())
+            return
         reply = bot.ask(question)
     except BotError as exc:
         typer.echo(f"error: {exc}", err=True)

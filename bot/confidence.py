@@ -1,107 +1,79 @@
-"""How sure the bot is that a passage answers the question, and the threshold for answering.
+"""How sure the bot is that a passage answers the question: every scoring constant, in one
+place, and part of the index fingerprint (an index records the scoring it was built for).
 
-Confidence of a passage = the share of the question's key terms it covers (bot.coverage),
-with the dense similarity as a small tie-breaker. The answer threshold was calibrated on
-labelled questions, not picked by hand: `python bench/calibrate.py` recomputes it and
-docs/benchmarks.md ('Confidence threshold') records the data, the method and the result.
+A candidate passage is described by a few signals (`FEATURES`), each meaning the same in
+both languages:
+
+- section_coverage: share of the question's key (topic) terms, weighted by rarity, that the
+  passage's article or Q&A entry contains, in either language (bot.coverage);
+- passage_coverage: the share of all its terms, intent words (治疗, 原因) included, that the
+  quoted sentences themselves (and their heading) contain;
+- missing: the weight of the heaviest key term the article does not contain at all. A
+  question about something the corpus only brushes against ("breast cancer chemotherapy
+  side effects" near a page on spinal tumours) leaves a heavy term uncovered;
+- dense: cosine of the question (or its translation, for a passage in the other
+  language) to the passage's chunk, e5-small;
+- sentence: the best cosine of the question to one of the quoted sentences;
+- fused: the chunk's hybrid retrieval score (keywords in both languages and vectors,
+  each scaled to the query's best, bot.retrieval);
+- dense_gap: how far the chunk's cosine is below the best candidate's of the same language
+  (e5 cosines are comparable within a language, not across: a question scores its own
+  language higher).
+
+confidence = logistic(bias + weights · signals): a probability that the passage answers,
+fitted by `python bench/calibrate.py` (logistic regression on labelled question-passage
+pairs; see docs/benchmarks.md, "Confidence"). The bot answers when the best passage's
+confidence reaches `threshold`; passages are ordered by it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
-from bot.coverage import CoverageModel, Term, covered_with_phrases, question_terms
-from bot.models import Lang
-from bot.retrieval import Hit
-
-# Calibrated by bench/calibrate.py (see docs/benchmarks.md, "Confidence threshold").
-CALIBRATED_THRESHOLD: dict[Lang, float] = {"zh": 0.72, "en": 0.62}
-# How many of the top hits are assessed for an answer.
-ASSESS_TOP = 8
-# Further passages are quoted only when nearly as confident as the best one.
-MARGIN = 0.1
+FEATURES = ("section_coverage", "passage_coverage", "missing", "dense", "dense_gap",
+            "sentence", "fused")
 
 
 @dataclass(frozen=True)
-class Assessed:
-    hit: Hit
-    coverage: float  # share of question terms the passage covers, 0..1
-    confidence: float
+class Scoring:
+    # Fitted by bench/calibrate.py on the tuning split (docs/benchmarks.md, "Confidence").
+    weights: dict[str, float] = field(default_factory=lambda: {
+        "section_coverage": 3.69, "passage_coverage": 1.84, "missing": -0.955,
+        "dense": 8.545, "dense_gap": 61.347, "sentence": 1.564, "fused": 0.78})
+    bias: float = -12.549
+    threshold: float = 0.61  # answer when the best passage's confidence reaches this
+    margin: float = 0.25  # further quotes only this close to the best one
+    # Candidate pool: top hits by fused score, best dense hits per corpus language, and
+    # the other chunks of the best articles (so the right paragraph can win), capped.
+    pool_top: int = 8
+    pool_per_language: int = 4
+    pool_sections: int = 2
+    pool_max: int = 40
+    # Quotes: grow around the best sentence with neighbours at least this relevant
+    # (relative to the best), or while the quote is shorter than `quote_min_chars`.
+    quote_neighbour: float = 0.6
+    quote_min_chars: int = 60
+    follow_up_focus: float = 2.0  # the latest message's terms count this much more
 
 
-@dataclass(frozen=True)
-class Question:
-    """A question's key terms, weighted, with vectors and their background bar: computed
-    once per question, reused for every candidate passage."""
-
-    terms: list[Term]
-    weights: np.ndarray
-    vectors: np.ndarray
-    background_best: np.ndarray
-    follow_up: bool
+SCORING = Scoring()
 
 
-def prepare(question: str, model: CoverageModel, embed, focus: str | None = None) -> Question:
-    """`focus`: the latest message of a follow-up, whose terms count double (the earlier
-    question only gives context)."""
-    terms = question_terms(question)
-    vectors = model.term_vectors(terms, embed)
-    focus_text = (focus or "").lower()
-    weights = np.array([t.weight * (2.0 if focus and t.key in focus_text else 1.0)
-                        for t in terms], dtype=np.float32)
-    return Question(terms, weights, vectors, model.background_best(terms, vectors),
-                    focus is not None)
+def scoring_fingerprint(scoring: Scoring = SCORING) -> str:
+    return hashlib.sha256(json.dumps(asdict(scoring), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def assess(hits: list[Hit], question: Question, model: CoverageModel,
-           sentence_best: dict[int, float] | None = None) -> list[Assessed]:
-    """Coverage-based confidence for a pool of candidates, best first.
-
-    The pool should hold the top hits by fused score and, per corpus language, the top
-    hits by dense similarity (Retriever.search(per_language=...)): keyword scores exist only
-    in the question's language and same-language cosines run higher than cross-lingual
-    ones, so without them an English question never sees the Chinese passage answering it.
-    Order: coverage by the section first, then by the chunk itself, then the semantic
-    evidence: chunk cosine plus best sentence cosine (`sentence_best`: chunk position ->
-    cosine).
-    """
-    pooled = list({h.chunk_position: h for h in hits}.values())
-    if not question.terms or not pooled:
-        return [Assessed(h, 0.0, 0.0) for h in pooled]
-    # Semantic evidence, unscaled (scaling over a pool turns 0.003 into a landslide): the
-    # chunk's cosine plus its best sentence's (a chunk without sentence vectors counts its
-    # own cosine twice).
-    sentence_best = sentence_best or {}
-    total = float(question.weights.sum()) or 1.0
-    out = []
-    section_share: dict[int, float] = {}  # the chunks of one section share its coverage
-
-    def share_of(position: int, section: bool) -> float:
-        covered = model.covered(position, question.terms, question.vectors,
-                                question.background_best, section=section)
-        covered = covered_with_phrases(question.terms, covered)
-        return float(question.weights[covered].sum()) / total
-
-    for hit in pooled:
-        support = max(hit.dense, 0.0) + sentence_best.get(hit.chunk_position,
-                                                          max(hit.dense, 0.0))
-        key = model.section_of[hit.chunk_position]
-        if key not in section_share:
-            section_share[key] = share_of(hit.chunk_position, section=True)
-        share = section_share[key]
-        own_share = share_of(hit.chunk_position, section=False)
-        # In a follow-up the chunk's own coverage mostly measures the earlier question's
-        # words; which part answers is left to the evidence, judged on the latest words.
-        own_key = 0.0 if question.follow_up else -round(own_share, 3)
-        out.append((Assessed(hit, share, round(0.9 * share + 0.1 * max(hit.dense, 0.0), 4)),
-                    (-round(share, 3), own_key, -support)))
-    out.sort(key=lambda pair: pair[1])
-    return [assessed for assessed, _ in out]
+def relevance(features: dict[str, float], scoring: Scoring = SCORING) -> float:
+    """The linear score (log-odds) of a candidate."""
+    return scoring.bias + sum(scoring.weights[name] * features[name] for name in FEATURES)
 
 
-def thresholds_for(override: float | None = None) -> dict[Lang, float]:
-    if override is not None:
-        return {"zh": override, "en": override}
-    return dict(CALIBRATED_THRESHOLD)
+def logistic(value: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, value))))
+
+
+def confidence_of(features: dict[str, float], scoring: Scoring = SCORING) -> float:
+    return logistic(relevance(features, scoring))

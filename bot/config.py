@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     )
     min_confidence: float | None = Field(
         None, description="Answer threshold; unset = the calibrated default for the model "
-        "(see docs/benchmarks.md, 'Confidence threshold').",
+        "(see docs/benchmarks.md, 'calibration').",
     )
     max_message_chars: int = Field(1000, ge=10, description="Longest accepted visitor message.")
     max_passages: int = Field(3, ge=1, le=10, description="Passages quoted in one answer.")

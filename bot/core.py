@@ -10,14 +10,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import answer, confidence, safety
+from bot import answer, safety
+from bot.confidence import SCORING
 from bot.config import Settings
 from bot.embedding import Embedder, make_embedder
 from bot.errors import IndexStoreError, InputError, LogStoreError
-from bot.index import Manifest, build_index, current_path, is_stale, load_index
-from bot.language import detect_lang, has_cjk, same_words_key, warm_up
+from bot.explain import Explanation, explanation
+from bot.index import Manifest, build_index, built_from, current_path, is_stale, load_index
+from bot.language import QUESTION_LIKE, detect_lang, has_cjk, is_follow_up, same_words_key, warm_up
 from bot.logstore import LogStore
-from bot.models import Chunk, Lang, Passage, Reply, Turn
+from bot.models import Chunk, Lang, Passage, Reply, ReplyKind, Turn
+from bot.ranking import Assessment, assess
 from bot.retrieval import Hit, Retriever
 from bot.sessions import SessionStore, make_session_store
 
@@ -25,12 +28,6 @@ log = logging.getLogger(__name__)
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_FOLLOW_UP_START = re.compile(
-    r"^(那|那么|那要|那该|还有|另外|它|这个|这种|这样|此外|and\b|what about|how about|also\b|so\b|"
-    r"then\b|is it|does it|can it|how is it|what if|and how|and what|is that|are they)", re.I)
-_EN_ANAPHORA = re.compile(r"\b(it|this|that|they|them|those|these)\b", re.I)
-_QUESTION_LIKE = re.compile(r"[？?]$|什么|怎么|如何|为什么|哪些|是否|吗$|^(what|how|why|when|which|"
-                            r"who|can|is|are|does|do|should)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -41,6 +38,20 @@ class _Query:
     follow_up: bool
 
 
+@dataclass
+class Decision:
+    """What the bot does with a message, and why (shared by `ask` and `explain`)."""
+
+    path: ReplyKind
+    why: str
+    threshold: float
+    flags: list[safety.RedFlag]
+    assessment: Assessment | None
+    chosen: list[int]  # indexes into assessment.candidates that are quoted
+    passages: list[Passage]
+    smalltalk: str | None = None
+
+
 class Bot:
     def __init__(self, retriever: Retriever, settings: Settings,
                  sessions: SessionStore | None = None, logstore: LogStore | None = None) -> None:
@@ -48,7 +59,8 @@ class Bot:
         self.settings = settings
         self.logstore = logstore  # None: exchanges are not recorded (CLI, evaluation)
         self.sessions = sessions or make_session_store(settings)
-        self.thresholds = confidence.thresholds_for(settings.min_confidence)
+        self.threshold = (SCORING.threshold if settings.min_confidence is None
+                          else settings.min_confidence)
         self._starters = _starter_questions(retriever.index.chunks)
         self._reindex_lock = threading.Lock()
         self._checked_build_at = time.monotonic()
@@ -59,13 +71,22 @@ class Bot:
              settings: Settings | None = None, embedder: Embedder | None = None,
              build: bool = True, sessions: SessionStore | None = None,
              logstore: LogStore | None = None) -> Bot:
-        """Load the index, building it first when it is missing or stale (and `build`)."""
+        """Load the index, building it first when it is missing or stale (and `build`).
+
+        The corpus is the one given (argument or FAQBOT_CORPUS_DIR); without one, the
+        corpus the index was built from (its manifest), and only for a new index the
+        default. An index is never rebuilt from a corpus it was not built from unless that
+        corpus is given; one whose corpus is gone is served as it is."""
         settings = settings or Settings()
-        updates = {}
+        updates: dict[str, Path] = {}
         if index_dir is not None:
             updates["index_dir"] = Path(index_dir)
         if corpus_dir is not None:
             updates["corpus_dir"] = Path(corpus_dir)
+        elif "corpus_dir" not in settings.model_fields_set:
+            own = built_from(updates.get("index_dir", settings.index_dir))
+            if own is not None:
+                updates["corpus_dir"] = own
         settings = settings.model_copy(update=updates)
         embedder = embedder or make_embedder(settings.embedding_model, settings.embed_threads)
         if settings.corpus_dir.is_dir() and is_stale(settings.index_dir, settings.corpus_dir,
@@ -122,9 +143,21 @@ class Bot:
 
     # ------------------------------------------------------------ public API
     def search(self, query: str, k: int = 10) -> list[Passage]:
-        """Raw ranked retrieval (no threshold): whole chunks with their confidence."""
+        """Raw ranked retrieval (no threshold): whole chunks with their dense score."""
         hits = self.retriever.search(query, k=k)
         return [answer.make_passage(h.chunk, (0, len(h.chunk.text)), h.dense) for h in hits]
+
+    def explain(self, message: str, session_id: str | None = None,
+                limit: int = 10) -> Explanation:
+        """What `ask` would do with this message and why: the candidate passages with
+        their signals and confidence, the threshold, the path taken (answer / fallback /
+        urgent / smalltalk) and the red-flag rules that fired. Changes no session."""
+        message = self.validate_message(message)
+        if session_id is not None and not _SESSION_ID.match(session_id):
+            raise InputError("session_id must be 1-128 letters, digits or _.:@-")
+        history = self.sessions.recent(session_id) if session_id else []
+        query = self._understand(message, history)
+        return explanation(message, query.text, query.lang, self._decide(message, query), limit)
 
     def ask(self, message: str, session_id: str | None = None, channel: str = "api") -> Reply:
         """Answer one message; `channel` (web, wechat, …) is recorded in the log."""
@@ -137,7 +170,7 @@ class Bot:
             raise InputError("session_id must be 1-128 letters, digits or _.:@-")
         history = self.sessions.recent(session_id)
         query = self._understand(message, history)
-        reply = self._reply(message, query, history, session_id)
+        reply = self._reply(query, self._decide(message, query), session_id)
         self.sessions.append(session_id, Turn(
             question=message, retrieval_query=query.text, lang=reply.lang, kind=reply.kind,
             doc_ids=[p.doc_id for p in reply.passages]))
@@ -177,92 +210,86 @@ class Bot:
         has_words = has_cjk(text) or re.search(r"[A-Za-z]{2,}", text)
         lang: Lang = detect_lang(text) if has_words else (history[-1].lang if history else "zh")
         previous = next((t for t in reversed(history) if t.kind != "smalltalk"), None)
-        if previous is None or not _is_follow_up(text, lang):
+        if previous is None or not is_follow_up(text, lang):
             return _Query(text, text, lang, False)
         return _Query(f"{previous.question} {text}", text, lang, True)
 
-    def _reply(self, message: str, query: _Query, history: list[Turn], session_id: str) -> Reply:
+    def _decide(self, message: str, query: _Query) -> Decision:
         lang = query.lang
-        disclaimer = safety.DISCLAIMER[lang]
         intent = safety.smalltalk_intent(message)
         if intent:
-            suggestions = self.suggestions(lang, 3)
-            line = safety.SMALLTALK[intent][lang]
-            return self._make_reply(session_id, lang, "smalltalk", line, None,
-                                    answer.render_smalltalk(line, suggestions, lang), [],
-                                    disclaimer, suggestions)
-
+            return Decision("smalltalk", f"small talk ({intent})", self.threshold, [], None, [],
+                            [], intent)
         flags = safety.red_flags(message) or (safety.red_flags(query.text)
                                               if query.follow_up else [])
-        alert = safety.urgent_message(flags, lang) if flags else None
-        assessed, sentences = self._assess(query)
-        passages = self._select_passages(assessed, query, sentences)
-        hits = [a.hit for a in assessed]
+        assessment = assess(self.retriever, query.text, lang,
+                            focus=query.message if query.follow_up else None)
+        chosen = self._choose(assessment)
+        passages = [answer.make_passage(c.hit.chunk, c.span, c.confidence)
+                    for c in (assessment.candidates[i] for i in chosen)]
+        best = assessment.candidates[0].confidence if assessment.candidates else 0.0
+        if flags:
+            rules = ", ".join(f"{f.rule} ({f.sign})" for f in flags)
+            return Decision("urgent", f"red flag: {rules}", self.threshold, flags, assessment,
+                            chosen, passages)
         if passages:
-            kind = "urgent" if flags else "answer"
-            suggestions = self._related_questions(hits, passages, message, lang)
+            why = f"best passage confidence {best:.2f} >= threshold {self.threshold:.2f}"
+            return Decision("answer", why, self.threshold, [], assessment, chosen, passages)
+        why = (f"best passage confidence {best:.2f} < threshold {self.threshold:.2f}"
+               if assessment.candidates else "no candidate passage")
+        return Decision("fallback", why, self.threshold, [], assessment, [], [])
+
+    def _choose(self, assessment: Assessment) -> list[int]:
+        """The quoted candidates: the best one if confident enough, then others that are
+        nearly as confident, from other chunks, and add to what is already quoted: words
+        of the question it lacks, or a sentence closer to the question (a paragraph can
+        answer in other words: 检查 asked, 直腿抬高试验 and MRI quoted)."""
+        candidates = assessment.candidates
+        if not candidates or candidates[0].confidence < self.threshold:
+            return []
+        bar = max(self.threshold, candidates[0].confidence - SCORING.margin)
+        chosen = [0]
+        covered = set(candidates[0].covered)
+        closest = candidates[0].features["sentence"]
+        for i, item in enumerate(candidates[1:], start=1):
+            if len(chosen) >= self.settings.max_passages:
+                break
+            adds = (not covered or set(item.covered) - covered
+                    or item.features["sentence"] > closest)
+            if item.confidence < bar or not adds:
+                continue
+            passage = answer.make_passage(item.hit.chunk, item.span, item.confidence)
+            if any(answer.overlaps(passage, answer.make_passage(
+                    candidates[j].hit.chunk, candidates[j].span, 0.0)) for j in chosen):
+                continue
+            chosen.append(i)
+            covered |= set(item.covered)
+            closest = max(closest, item.features["sentence"])
+        return chosen
+
+    def _reply(self, query: _Query, decision: Decision, session_id: str) -> Reply:
+        lang = query.lang
+        disclaimer = safety.DISCLAIMER[lang]
+        if decision.path == "smalltalk":
+            suggestions = self.suggestions(lang, 3)
+            line = safety.SMALLTALK[decision.smalltalk or "greeting"][lang]
+            return self._make_reply(session_id, lang, "smalltalk", line, None,
+                                    answer.render_smalltalk(line, suggestions, lang), [],
+                                    disclaimer, suggestions, decision.why)
+        flags = decision.flags
+        alert = safety.urgent_message(flags, lang) if flags else None
+        passages = decision.passages
+        if passages:
+            hits = [c.hit for c in decision.assessment.candidates] if decision.assessment else []
+            suggestions = self._related_questions(hits, passages, query.message, lang)
             line = answer.answer_intro(lang, passages)
             text = answer.render_answer(lang, passages, disclaimer, lead=alert)
         else:
-            kind = "urgent" if flags else "fallback"
             suggestions = self.suggestions(lang, 3)
             line = answer.FALLBACK[lang]
             text = answer.render_fallback(lang, suggestions, disclaimer, lead=alert)
-        return self._make_reply(session_id, lang, kind, line, alert, text, passages, disclaimer,
-                                suggestions)
-
-    def assess(self, message: str, session_id: str | None = None) -> list[confidence.Assessed]:
-        """The candidate passages for a message, best first, with their confidence: what
-        `ask` decides on (used by bench/calibrate.py). Does not change the session."""
-        history = self.sessions.recent(session_id) if session_id else []
-        return self._assess(self._understand(self.validate_message(message), history))[0]
-
-    def _assess(self, query: _Query
-                ) -> tuple[list[confidence.Assessed], dict[int, dict[int, float]]]:
-        retriever = self.retriever
-        vector = retriever.embed_query(query.text)
-        # Which sentence answers: for a follow-up, judged by the visitor's latest words
-        # (the earlier question picks the topic, through `vector`).
-        focus = retriever.embed_query(query.message) if query.follow_up else vector
-        sentences = retriever.sentence_matches(focus, per_language=confidence.ASSESS_TOP)
-        hits = retriever.search(query.text, k=confidence.ASSESS_TOP, query_vector=vector,
-                                per_language=confidence.ASSESS_TOP // 2, include=list(sentences))
-        coverage = retriever.index.coverage
-        question = confidence.prepare(query.text, coverage, retriever.embedder.embed_queries,
-                                      focus=query.message if query.follow_up else None)
-        sentence_best = {p: max(units.values()) for p, units in sentences.items()}
-        assessed = confidence.assess(hits, question, coverage, sentence_best)
-        if assessed and assessed[0].coverage > 0:
-            # The best-covered section answers; now consider every part of it.
-            best = assessed[0].coverage
-            members = {m for a in assessed if a.coverage >= best
-                       for m in coverage.section_members[coverage.section_of[
-                           a.hit.chunk_position]]}
-            listed = {h.chunk_position for h in hits}
-            if members - listed:
-                hits = retriever.search(query.text, k=0, query_vector=vector,
-                                        include=[*listed, *sorted(members - listed)])
-                assessed = confidence.assess(hits, question, coverage, sentence_best)
-        return assessed, sentences
-
-    def _select_passages(self, assessed: list[confidence.Assessed], query: _Query,
-                         sentences: dict[int, dict[int, float]]) -> list[Passage]:
-        threshold = self.thresholds[query.lang]
-        if not assessed or assessed[0].confidence < threshold:
-            return []
-        best = assessed[0].confidence
-        chosen: list[Passage] = []
-        for item in assessed:
-            if len(chosen) >= self.settings.max_passages:
-                break
-            if item.confidence < max(threshold, best - confidence.MARGIN):
-                continue
-            position = item.hit.chunk_position
-            span = answer.quote_span(item.hit.chunk, query.text, sentences.get(position))
-            passage = answer.make_passage(item.hit.chunk, span, item.confidence)
-            if not any(answer.overlaps(passage, other) for other in chosen):
-                chosen.append(passage)
-        return chosen
+        return self._make_reply(session_id, lang, decision.path, line, alert, text, passages,
+                                disclaimer, suggestions, decision.why)
 
     def _related_questions(self, hits: list[Hit], passages: list[Passage], message: str,
                            lang: Lang, k: int = 3) -> list[str]:
@@ -282,24 +309,15 @@ class Bot:
 
     @staticmethod
     def _make_reply(session_id, lang, kind, message, alert, text, passages, disclaimer,
-                    suggestions) -> Reply:
+                    suggestions, why) -> Reply:
         return Reply(reply_id=uuid.uuid4().hex, session_id=session_id, lang=lang, kind=kind,
                      message=message, alert=alert, text=text, passages=passages,
-                     disclaimer=disclaimer, suggestions=suggestions)
-
-
-def _is_follow_up(text: str, lang: Lang) -> bool:
-    if _FOLLOW_UP_START.match(text):
-        return True
-    if lang == "zh":
-        return len(re.sub(r"[^\u3400-\u9fffA-Za-z0-9]", "", text)) <= 8
-    words = re.findall(r"[A-Za-z']+", text)
-    return len(words) <= 5 or (len(words) <= 8 and bool(_EN_ANAPHORA.search(text)))
+                     disclaimer=disclaimer, suggestions=suggestions, why=why)
 
 
 def _questions_of(chunk: Chunk) -> list[str]:
     candidates = [chunk.question or "", chunk.heading, chunk.title]
-    return [c for c in candidates if c and _QUESTION_LIKE.search(c) and len(c) <= 80]
+    return [c for c in candidates if c and QUESTION_LIKE.search(c) and len(c) <= 80]
 
 
 def _starter_questions(chunks: list[Chunk]) -> dict[Lang, list[str]]:

@@ -2,9 +2,12 @@
 
 Layout of `index_dir`:
     current -> builds/<build id>   symlink, swapped atomically when a build finishes
-    builds/<build id>/             manifest.json, chunks.jsonl, vectors.faiss, rows.npy, bm25/
+    builds/<build id>/             manifest.json, chunks.jsonl, vectors.faiss, rows.npy, bm25/,
+                                   sentences.npy, lexicon.json
     embedding_cache.sqlite         vectors by (model, text hash), shared by all builds
-A build writes into builds/.tmp-*, so a crash mid-build leaves `current` untouched.
+A build writes into builds/.tmp-*, so a crash mid-build leaves `current` untouched. The
+manifest names the corpus a build was made from (its absolute path and fingerprint): an
+index is served as it is, and rebuilt only from that corpus.
 """
 
 from __future__ import annotations
@@ -26,24 +29,19 @@ from typing import Any
 import numpy as np
 
 from bot.chunking import chunk_documents, quote_units
-from bot.coverage import (
-    CoverageModel,
-    Term,
-    TermSpace,
-    background_terms,
-    hubness,
-    passage_terms,
-)
+from bot.confidence import scoring_fingerprint
+from bot.coverage import passage_terms
 from bot.embedding import Embedder, EmbeddingCache
 from bot.errors import IndexStoreError
 from bot.ingest import PAGE_SUFFIXES, QA_SUFFIXES, load_corpus
-from bot.language import keyword_tokens
+from bot.language import has_cjk, keyword_tokens
+from bot.lexicon import Lexicon
 from bot.models import Chunk
 
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/chunking/tokenising changes, so existing indexes count as stale.
-PIPELINE_VERSION = "7"
+PIPELINE_VERSION = "8"
 
 
 @dataclass(frozen=True)
@@ -60,8 +58,10 @@ class Manifest:
     build_seconds: float
     embedded_now: int  # chunk vectors computed in this build (the rest came from the cache)
     embed_seconds: float  # time spent embedding chunk texts
-    terms: int  # corpus vocabulary used for confidence
+    terms: int  # corpus words (both languages) known to the lexicon
     warnings: list[str]
+    corpus_dir: str = ""  # absolute path of the corpus the build was made from
+    scoring: str = ""  # fingerprint of the scoring constants (bot.confidence.SCORING)
 
 
 @dataclass
@@ -73,12 +73,26 @@ class SearchIndex:
     vectors: Any  # faiss.Index
     vector_rows: np.ndarray  # vector row -> chunk position
     vector_kinds: np.ndarray  # vector row -> 0 heading vector, 1 full-text vector
-    sentences: Any  # faiss.Index over sentence vectors of page chunks
+    sentence_vectors: np.ndarray  # unit vectors of the sentences of page chunks
     sentence_rows: np.ndarray  # sentence row -> (chunk position, unit index in quote_units)
     keywords: Any  # bm25s.BM25 over whole chunks
     heading_keywords: Any  # bm25s.BM25 over questions / titles and headings
-    coverage: CoverageModel
+    lexicon: Lexicon
     path: Path
+    section_of: list[int] = dataclasses.field(default_factory=list)  # chunk -> section number
+    section_texts: list[str] = dataclasses.field(default_factory=list)  # lower-cased
+    section_members: list[list[int]] = dataclasses.field(default_factory=list)
+    sentence_ranges: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.section_of = _sections(self.chunks)
+        self.section_texts = _section_texts(self.chunks, self.section_of)
+        self.section_members = [[] for _ in self.section_texts]
+        for position, section in enumerate(self.section_of):
+            self.section_members[section].append(position)
+        for row, (position, _) in enumerate(self.sentence_rows.tolist()):
+            start, _end = self.sentence_ranges.get(position, (row, row))
+            self.sentence_ranges[position] = (start, row + 1)
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
@@ -113,8 +127,16 @@ def is_stale(index_dir: Path, corpus_dir: Path, model_id: str, vector_index: str
         or manifest.model_id != model_id
         or manifest.vector_index != vector_index
         or manifest.pipeline_version != PIPELINE_VERSION
+        or manifest.scoring != scoring_fingerprint()
         or manifest.corpus_fingerprint != corpus_fingerprint(corpus_dir)
     )
+
+
+def built_from(index_dir: Path) -> Path | None:
+    """The corpus directory the live build of `index_dir` was made from (None: no build,
+    or one from before builds recorded it)."""
+    manifest = read_manifest(index_dir)
+    return Path(manifest.corpus_dir) if manifest and manifest.corpus_dir else None
 
 
 @contextmanager
@@ -179,16 +201,13 @@ def build_index(
                     embedded_now += computed
             embed_seconds = time.perf_counter() - embed_started
             sentence_vectors, _ = cache.embed(embedder, sentence_texts)
-            vocabulary, scope_terms, chunk_terms = _vocabulary(chunks)
-            term_vectors, _ = cache.embed(embedder, [t.surface for t in vocabulary.values()],
-                                          kind="query")
-            general = _general_vocabulary(embedder, cache, cache_path.parent)
         finally:
             cache.close()
             release = getattr(embedder, "release_batch_engine", None)
             if release is not None:
                 release()
 
+        lexicon = _lexicon(chunks)
         build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         tmp = builds / f".tmp-{build_id}"
         tmp.mkdir()
@@ -205,21 +224,18 @@ def build_index(
             build_seconds=0.0,
             embedded_now=embedded_now,
             embed_seconds=round(embed_seconds, 2),
-            terms=len(vocabulary),
+            terms=len(lexicon.zh_words) + len(lexicon.en_words),
             warnings=report.warnings,
+            corpus_dir=str(corpus_dir.resolve()),
+            scoring=scoring_fingerprint(),
         )
         _write_vectors(tmp, vectors, np.asarray(rows, dtype=np.int32), vector_index)
         np.save(tmp / "kinds.npy", np.asarray(kinds, dtype=np.int8))
-        _write_flat(tmp / "sentences.faiss", sentence_vectors, vectors.shape[1])
+        np.save(tmp / "sentences.npy",
+                np.asarray(sentence_vectors, dtype=np.float32).reshape(-1, vectors.shape[1]))
         np.save(tmp / "sentence_rows.npy", np.asarray(sentence_rows, dtype=np.int32).reshape(-1, 2))
         _write_keywords(tmp, chunks)
-        _write_terms(tmp, "terms", list(vocabulary.values()), term_vectors,
-                     hubness(term_vectors, general.vectors, general.langs))
-        keep = np.array([t.key not in vocabulary for t in general.terms], dtype=bool)
-        _write_terms(tmp, "background", [t for t, k in zip(general.terms, keep, strict=True) if k],
-                     general.vectors[keep], general.hubness[keep])
-        _write_ragged(tmp / "scope_terms.npz", scope_terms)
-        _write_ragged(tmp / "chunk_terms.npz", chunk_terms)
+        lexicon.save(tmp / "lexicon.json")
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as out:
             for chunk in chunks:
                 out.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
@@ -250,15 +266,6 @@ def _write_vectors(path: Path, vectors: np.ndarray, rows: np.ndarray, kind: str)
     np.save(path / "rows.npy", rows)
 
 
-def _write_flat(path: Path, vectors: np.ndarray, dim: int) -> None:
-    import faiss
-
-    index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(path))
-
-
 def _write_keywords(path: Path, chunks: list[Chunk]) -> None:
     import bm25s
 
@@ -275,61 +282,14 @@ def _sections(chunks: list[Chunk]) -> list[int]:
     return [numbers.setdefault((c.doc_id, c.title), len(numbers)) for c in chunks]
 
 
-def _vocabulary(
-    chunks: list[Chunk],
-) -> tuple[dict[str, Term], list[np.ndarray], list[np.ndarray]]:
-    """All passage terms (key -> term, in first-seen order) and, for each chunk, the term
-    rows of its section and of itself (the scopes coverage is judged on)."""
-    vocabulary: dict[str, Term] = {}
-    rows: dict[str, int] = {}
-    section_of = _sections(chunks)
-    sections: list[set[int]] = [set() for _ in range(max(section_of, default=-1) + 1)]
-    own_terms = []
-    for chunk, section in zip(chunks, section_of, strict=True):
-        ids = set()
-        for term in passage_terms(chunk.keyword_text()):
-            if term.key not in rows:
-                rows[term.key] = len(rows)
-                vocabulary[term.key] = term
-            ids.add(rows[term.key])
-        sections[section].update(ids)
-        own_terms.append(np.array(sorted(ids), dtype=np.int32))
-    scope = [np.array(sorted(sections[section]), dtype=np.int32) for section in section_of]
-    return vocabulary, scope, own_terms
-
-
-def _general_vocabulary(embedder: Embedder, cache: EmbeddingCache, folder: Path) -> TermSpace:
-    """The background vocabulary with vectors and hubness: corpus-independent, so computed
-    once per model (about a minute) and kept beside the embedding cache."""
-    tag = hashlib.sha256(f"{embedder.model_id}|{PIPELINE_VERSION}".encode()).hexdigest()[:16]
-    path = folder / f"general-vocabulary-{tag}.npz"
-    try:
-        with np.load(path) as data:
-            terms = [Term(k, s) for k, s in zip(data["keys"], data["surfaces"], strict=True)]
-            return TermSpace(terms, data["vectors"], data["hubness"])
-    except (OSError, KeyError, ValueError):
-        pass
-    terms = list(background_terms())
-    vectors, _ = cache.embed(embedder, [t.surface for t in terms], kind="query")
-    langs = np.array([t.lang == "zh" for t in terms], dtype=bool)
-    space = TermSpace(terms, vectors, hubness(vectors, vectors, langs))
-    tmp = path.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp.npz")
-    np.savez(tmp, keys=np.array([t.key for t in terms]), vectors=vectors,
-             surfaces=np.array([t.surface for t in terms]), hubness=space.hubness)
-    os.replace(tmp, path)
-    return space
-
-
-def _write_ragged(path: Path, arrays: list[np.ndarray]) -> None:
-    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
-    np.savez(path, ids=np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0),
-             offsets=np.concatenate([[0], np.cumsum(lengths)]))
-
-
-def _read_ragged(path: Path) -> list[np.ndarray]:
-    packed = np.load(path)
-    ids, offsets = packed["ids"], packed["offsets"]
-    return [ids[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+def _lexicon(chunks: list[Chunk]) -> Lexicon:
+    """CC-CEDICT pruned to the corpus's words (bot.lexicon)."""
+    zh_words: set[str] = set()
+    en_words: set[str] = set()
+    for chunk in chunks:
+        for word in passage_terms(chunk.keyword_text()):
+            (zh_words if has_cjk(word) else en_words).add(word)
+    return Lexicon.for_corpus(zh_words, en_words)
 
 
 def _section_texts(chunks: list[Chunk], section_of: list[int]) -> list[str]:
@@ -338,20 +298,6 @@ def _section_texts(chunks: list[Chunk], section_of: list[int]) -> list[str]:
     for chunk, section in zip(chunks, section_of, strict=True):
         parts[section].append(chunk.keyword_text())
     return ["\n".join(texts).lower() for texts in parts]
-
-
-def _write_terms(path: Path, name: str, terms: list[Term], vectors: np.ndarray,
-                 hubs: np.ndarray) -> None:
-    (path / f"{name}.json").write_text(
-        json.dumps([[t.key, t.surface] for t in terms], ensure_ascii=False), "utf-8")
-    np.save(path / f"{name}.npy", vectors.astype(np.float32))
-    np.save(path / f"{name}_hubness.npy", hubs.astype(np.float32))
-
-
-def _read_terms(path: Path, name: str) -> TermSpace:
-    terms = [Term(k, s) for k, s in json.loads((path / f"{name}.json").read_text("utf-8"))]
-    return TermSpace(terms, np.load(path / f"{name}.npy"),
-                     np.load(path / f"{name}_hubness.npy"))
 
 
 def _swap_current(index_dir: Path, target: Path) -> None:
@@ -384,18 +330,14 @@ def load_index(index_dir: Path) -> SearchIndex:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         rows = np.load(path / "rows.npy")
         kinds = np.load(path / "kinds.npy")
-        sentences = faiss.read_index(str(path / "sentences.faiss"))
+        sentences = np.load(path / "sentences.npy")
         sentence_rows = np.load(path / "sentence_rows.npy")
         keywords = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
         heading_keywords = bm25s.BM25.load(str(path / "bm25_headings"), show_progress=False)
-        section_of = _sections(chunks)
-        coverage = CoverageModel(
-            _read_terms(path, "terms"), _read_terms(path, "background"), section_of,
-            _read_ragged(path / "scope_terms.npz"), _section_texts(chunks, section_of),
-            _read_ragged(path / "chunk_terms.npz"), [c.keyword_text().lower() for c in chunks])
+        lexicon = Lexicon.load(path / "lexicon.json")
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         raise IndexStoreError(f"index in {path} is unreadable: {exc}") from exc
     if vectors.ntotal != len(rows) or len(chunks) != manifest.chunks:
         raise IndexStoreError(f"index in {path} is inconsistent; rebuild it")
     return SearchIndex(manifest, chunks, vectors, rows, kinds, sentences, sentence_rows,
-                       keywords, heading_keywords, coverage, path)
+                       keywords, heading_keywords, lexicon, path)

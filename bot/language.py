@@ -10,6 +10,14 @@ from pathlib import Path
 from bot.models import Lang
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A message that refers back to the conversation: it starts like a continuation...
+_FOLLOW_UP_START = re.compile(
+    r"^(那|那么|那要|那该|还有|另外|它|这个|这种|这样|此外|and\b|what about|how about|also\b|so\b|"
+    r"then\b|is it|does it|can it|how is it|what if|and how|and what|is that|are they)", re.I)
+# ...or (English) is short and points at something said before.
+_EN_ANAPHORA = re.compile(r"\b(it|this|that|they|them|those|these)\b", re.I)
+QUESTION_LIKE = re.compile(r"[？?]$|什么|怎么|如何|为什么|哪些|是否|吗$|^(what|how|why|when|which|"
+                           r"who|can|is|are|does|do|should)\b", re.I)
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # Sentence ends: Chinese 。！？；… and line breaks; English . ! ? followed by space/end.
 _ZH_SENTENCE_END = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
@@ -48,6 +56,18 @@ def detect_lang(text: str) -> Lang:
 
 def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
+
+
+def is_follow_up(text: str, lang: Lang) -> bool:
+    """Does this message lean on the previous one ("那怎么治疗", "When is surgery needed?")?
+    It starts like a continuation, or it is short (Chinese: at most 8 characters; English:
+    at most 5 words, or 8 with a pronoun)."""
+    if _FOLLOW_UP_START.match(text):
+        return True
+    if lang == "zh":
+        return len(re.sub(r"[^\u3400-\u9fffA-Za-z0-9]", "", text)) <= 8
+    words = re.findall(r"[A-Za-z']+", text)
+    return len(words) <= 5 or (len(words) <= 8 and bool(_EN_ANAPHORA.search(text)))
 
 
 def same_words_key(text: str) -> str:
@@ -120,10 +140,10 @@ def keyword_tokens(text: str) -> list[str]:
 
 
 def _english_terms(text: str) -> list[str]:
-    return [_stem(t) for t in _EN_TOKEN.findall(text) if t not in EN_STOPWORDS]
+    return [stem(t) for t in _EN_TOKEN.findall(text) if t not in EN_STOPWORDS]
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A light plural/verb-form stemmer: enough for 'tumors'~'tumor', 'treated'~'treat'."""
     for suffix, min_len in (("ies", 5), ("sses", 6), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4)):
         if word.endswith(suffix) and len(word) >= min_len:

@@ -118,3 +118,5 @@ class Reply(BaseModel):
     passages: list[Passage] = Field(default_factory=list)
     disclaimer: str
     suggestions: list[str] = Field(default_factory=list)
+    why: str = Field("", description="Which path the bot took and why, in a line (for "
+                     "operators: the confidence against the threshold, or the red-flag rule).")

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.embedding import Embedder
 from bot.index import SearchIndex
-from bot.language import keyword_tokens
+from bot.language import has_cjk, keyword_tokens
 from bot.models import Chunk
 
 Mode = Literal["hybrid", "dense", "keyword", "rrf"]
@@ -67,16 +67,25 @@ class Retriever:
         self.params = params
         chinese = np.array([c.lang == "zh" for c in index.chunks], dtype=bool)
         self._language_masks = (chinese, ~chinese)
+        self.languages = {c.lang for c in index.chunks}
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.embed_queries([query])[0]
 
     def search(self, query: str, k: int = 10, mode: Mode = "hybrid",
                query_vector: np.ndarray | None = None, per_language: int = 0,
-               include: list[int] | None = None) -> list[Hit]:
+               include: list[int] | None = None, translated: str = "",
+               translated_vector: np.ndarray | None = None, sections: int = 0,
+               limit: int = 0) -> list[Hit]:
         """Top `k` chunks by fused score; with `per_language`, followed by the best chunks
-        of each corpus language by dense similarity alone (a question's keywords only match
-        its own language), then by the chunks in `include`, each listed once."""
+        of each corpus language by dense similarity alone, then by the chunks in `include`,
+        each listed once; with `sections`, the other chunks of the first `sections` articles
+        listed; at most `limit` chunks in all (0: no limit).
+
+        `translated`: the question's terms in the other language (bot.lexicon), searched
+        as keywords too, so keywords match across languages; `translated_vector`: its
+        vector, which stands for the question against chunks of the other language where
+        it scores higher (e5 ranks a question's own language first)."""
         if not query.strip():
             return []
         n = len(self.index.chunks)
@@ -86,8 +95,15 @@ class Retriever:
         if mode != "keyword":
             vector = self.embed_query(query) if query_vector is None else query_vector
             signals.heading_dense, signals.body_dense = self._dense_scores(vector)
+            if translated_vector is not None:
+                other = self._language_masks[0] if not has_cjk(query) else self._language_masks[1]
+                heading, body = self._dense_scores(translated_vector)
+                signals.heading_dense = np.where(other, np.maximum(heading, signals.heading_dense),
+                                                 signals.heading_dense)
+                signals.body_dense = np.where(other, np.maximum(body, signals.body_dense),
+                                              signals.body_dense)
         if mode != "dense":
-            tokens = keyword_tokens(query)
+            tokens = keyword_tokens(query) + keyword_tokens(translated)
             signals.heading_keyword = _bm25(self.index.heading_keywords, tokens, n)
             signals.body_keyword = _bm25(self.index.keywords, tokens, n)
         fused = self._fuse(signals, mode)
@@ -102,31 +118,33 @@ class Retriever:
         for position in include or []:
             if position not in top:
                 top.append(position)
+        if sections:
+            # The first articles listed, and the best article of each corpus language.
+            section_of = self.index.section_of
+            best = list(dict.fromkeys(section_of[i] for i in top))[:sections]
+            for mask in self._language_masks:
+                ranked = [i for i in top if mask[i]]
+                if ranked and section_of[ranked[0]] not in best:
+                    best.append(section_of[ranked[0]])
+            listed = set(top)
+            for section in best:
+                top += [m for m in self.index.section_members[section] if m not in listed]
+        if limit:
+            top = top[:limit]
         floor = float(np.min(fused[np.isfinite(fused)])) if np.isfinite(fused).any() else 0.0
         return [Hit(self.index.chunks[i], i, float(fused[i]) if np.isfinite(fused[i]) else floor,
                     float(dense[i]), float(signals.body_keyword[i])) for i in top]
 
-    def sentence_matches(self, vector: np.ndarray, per_language: int = 10
-                         ) -> dict[int, dict[int, float]]:
-        """Best-matching sentences of page chunks, per corpus language:
-        chunk position -> {sentence index in quote_units(chunk): cosine}."""
-        total = self.index.sentences.ntotal
-        if not total:
+    def unit_similarities(self, position: int, vector: np.ndarray) -> dict[int, float]:
+        """Cosine of each sentence (quote unit) of a page chunk to `vector`:
+        {unit index in quote_units(chunk): cosine}; empty for Q&A entries."""
+        rows = self.index.sentence_ranges.get(position)
+        if rows is None:
             return {}
-        depth = min(total, max(100, per_language * 10))
-        scores, ids = self.index.sentences.search(vector.reshape(1, -1).astype(np.float32), depth)
-        out: dict[int, dict[int, float]] = {}
-        taken = {"zh": 0, "en": 0}
-        for score, row in zip(scores[0], ids[0], strict=True):
-            if row < 0:
-                continue
-            position, unit = (int(x) for x in self.index.sentence_rows[row])
-            lang = self.index.chunks[position].lang
-            if taken[lang] >= per_language and position not in out:
-                continue
-            taken[lang] += position not in out
-            out.setdefault(position, {})[unit] = float(score)
-        return out
+        start, end = rows
+        scores = self.index.sentence_vectors[start:end] @ vector
+        return {int(u): float(c) for u, c in zip(self.index.sentence_rows[start:end, 1], scores,
+                                                  strict=True)}
 
     def _dense_scores(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per chunk, the cosine to its heading vector and to its full-text vector (a chunk

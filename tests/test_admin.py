@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -103,6 +104,8 @@ def test_stored_markup_is_shown_as_text(console):
                               .splitlines() if "script" in line))["session_id"]
     detail = console.get(f"/admin/conversations/{session}").text
     assert "<script>alert" not in detail and "&lt;script&gt;" in detail
+    assert re.search(r'class="muted why">Why: (best passage|no candidate|red flag|small talk)',
+                     detail)  # the path the bot took, for the operator
 
 
 def test_filters_search_and_sql_like_input(console):

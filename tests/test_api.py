@@ -23,7 +23,7 @@ def test_chat_returns_a_reply(client):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"reply_id", "session_id", "lang", "kind", "alert", "message", "text",
-                         "passages", "disclaimer", "suggestions"}
+                         "passages", "disclaimer", "suggestions", "why"}
     assert body["alert"] is None and body["message"] and body["message"] in body["text"]
     assert body["kind"] == "answer" and body["lang"] == "zh"
     assert "随访" in body["passages"][0]["text"]

@@ -10,7 +10,7 @@ import pytest
 
 from bot import index as index_module
 from bot.errors import IndexStoreError
-from bot.index import build_index, current_path, is_stale, load_index, read_manifest
+from bot.index import build_index, built_from, current_path, is_stale, load_index, read_manifest
 from tests.conftest import SEED_CORPUS
 
 
@@ -115,3 +115,45 @@ def test_hnsw_matches_exact_search(make_settings, embedder, tmp_path):
         _, exact_ids = exact.vectors.search(q[None], 5)
         _, approx_ids = approx.vectors.search(q[None], 5)
         assert len(np.intersect1d(exact_ids, approx_ids)) >= 4  # brute force is the oracle
+
+
+def test_an_index_remembers_its_corpus_and_is_served_as_built(make_settings, embedder, tmp_path):
+    from bot.config import Settings
+    from bot.core import Bot
+    from bot.index import built_from
+
+    settings = make_settings(small_corpus(tmp_path / "corpus"))
+    build_index(settings.corpus_dir, settings.index_dir, embedder,
+                cache_path=settings.embedding_cache_path())
+    assert built_from(settings.index_dir) == settings.corpus_dir.resolve()
+    built = read_manifest(settings.index_dir)
+    # No corpus given: the index is served as it is, never rebuilt from the default corpus.
+    bot = Bot.load(settings=Settings(index_dir=settings.index_dir,
+                                     cache_dir=settings.cache_dir), embedder=embedder)
+    assert [c.doc_id for c in bot.retriever.index.chunks] == ["a", "b"]
+    assert read_manifest(settings.index_dir) == built
+    # Its own corpus changed: rebuilt from that corpus.
+    with open(settings.corpus_dir / "faq.jsonl", "a", encoding="utf-8") as out:
+        out.write(json.dumps({"id": "c", "question": "背痛?", "answer": "多休息。"},
+                             ensure_ascii=False) + "\n")
+    bot = Bot.load(settings=Settings(index_dir=settings.index_dir,
+                                     cache_dir=settings.cache_dir), embedder=embedder)
+    assert [c.doc_id for c in bot.retriever.index.chunks] == ["a", "b", "c"]
+    # Its corpus gone: still served as it is.
+    shutil.rmtree(settings.corpus_dir)
+    bot = Bot.load(settings=Settings(index_dir=settings.index_dir,
+                                     cache_dir=settings.cache_dir), embedder=embedder)
+    assert len(bot.retriever.index.chunks) == 3
+
+
+def test_indexing_one_corpus_leaves_another_index_alone(make_settings, embedder, tmp_path):
+    first = make_settings(small_corpus(tmp_path / "one"))
+    build_index(first.corpus_dir, first.index_dir, embedder,
+                cache_path=first.embedding_cache_path())
+    before = read_manifest(first.index_dir)
+    other_corpus = small_corpus(tmp_path / "two")
+    build_index(other_corpus, tmp_path / "index-two", embedder,
+                cache_path=first.embedding_cache_path())
+    assert read_manifest(first.index_dir) == before
+    assert built_from(tmp_path / "index-two") == other_corpus.resolve()
+    assert sorted(p.name for p in tmp_path.glob("general-vocabulary*")) == []

@@ -63,6 +63,9 @@ def test_out_of_corpus_questions_fall_back(seed_bot, question, lang):
     ("Sudden severe back pain after a car accident and my legs feel weak", "en"),
     ("腰疼了两个月，最近老是夜里盗汗、没胃口、体重掉得厉害", "zh"),
     ("I have back pain and I've lost control of my bladder", "en"),
+    ("刚做完腰椎手术一周，腰疼得厉害还发烧寒战", "zh"),
+    ("I had breast cancer a few years ago and now I have new back pain that keeps me up at "
+     "night", "en"),
 ])
 def test_red_flags_escalate_first(seed_bot, message, lang):
     reply = seed_bot.ask(message)
@@ -70,6 +73,7 @@ def test_red_flags_escalate_first(seed_bot, message, lang):
     first_line = reply.text.splitlines()[0]
     assert ("立即就医" in first_line) if lang == "zh" else ("seek medical care now" in first_line)
     assert reply.disclaimer == DISCLAIMER[lang]
+    assert reply.why.startswith("red flag:")
 
 
 def test_red_flag_rules_do_not_fire_on_ordinary_questions():
@@ -85,8 +89,11 @@ def test_smalltalk(seed_bot, message, lang):
     assert reply.kind == "smalltalk" and reply.lang == lang and reply.passages == []
 
 
-def test_greeting_with_a_question_is_answered():
-    assert smalltalk_intent("你好，腰痛怎么办") is None
+def test_greeting_with_a_question_is_answered(seed_bot):
+    assert smalltalk_intent("你好，脑膜瘤有哪些症状") is None
+    reply = seed_bot.ask("你好，脑膜瘤有哪些症状")
+    assert reply.kind == "answer" and reply.lang == "zh"
+    assert "头痛、癫痫发作、视力障碍" in reply.passages[0].text
 
 
 def test_follow_up_keeps_the_context(seed_bot):
@@ -120,5 +127,62 @@ def test_bad_session_id_is_refused(seed_bot):
 
 def test_hostile_text_is_just_text(seed_bot):
     reply = seed_bot.ask("<img src=x onerror=alert(1)> '; DROP TABLE logs; --")
-    assert reply.kind in ("fallback", "answer")
-    assert all("<img" not in p.text for p in reply.passages)
+    assert reply.kind == "fallback" and reply.passages == []
+    assert "<img" not in reply.text
+
+
+def test_quotes_are_ordered_by_relevance_within_an_article(seed_bot):
+    # Both quotes come from the meningioma article; the one telling the two apart first.
+    reply = seed_bot.ask("怎么判断腰痛跟脑膜瘤有没有关系")
+    assert reply.kind == "answer"
+    assert "结合病史、症状分析和专业医学检查" in reply.passages[0].text
+    scores = [p.score for p in reply.passages]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_a_further_quote_may_answer_in_other_words(seed_bot):
+    # "检查" is not in the diagnosis paragraph (直腿抬高试验, MRI, CT), but it is the sentence
+    # closest to the question: quoted, not dropped for adding no new question words.
+    reply = seed_bot.ask("腰椎间盘突出需要做哪些检查")
+    assert reply.kind == "answer"
+    assert any("直腿抬高试验" in p.text for p in reply.passages)
+
+
+@pytest.mark.parametrize("question, lang, needle", [
+    ("How should I lift heavy things to protect my lower back?", "en", "屈膝屈髋"),
+    ("Can a meningioma be prevented?", "en", "无法明确预防"),
+    ("腰椎肿瘤怎么治疗", "zh", "Surgical removal"),
+])
+def test_cross_language_questions_are_answered_in_the_visitors_language(seed_bot, question,
+                                                                        lang, needle):
+    reply = seed_bot.ask(question)
+    assert reply.kind == "answer" and reply.lang == lang
+    assert needle in reply.passages[0].text
+    assert reply.disclaimer == DISCLAIMER[lang]
+
+
+@pytest.mark.parametrize("question", ["乳腺癌化疗有哪些副作用", "What is the survival rate for "
+                                      "glioblastoma?", "腰椎穿刺后要平躺多久"])
+def test_near_domain_questions_fall_back(seed_bot, question):
+    reply = seed_bot.ask(question)
+    assert reply.kind == "fallback" and reply.passages == []
+
+
+def test_explain_shows_candidates_signals_threshold_and_path(seed_bot):
+    explained = seed_bot.explain("软骨终板炎要怎么治")
+    assert explained.path == "answer" and explained.lang == "zh"
+    assert explained.threshold == seed_bot.threshold
+    first = explained.candidates[0]
+    assert first.quoted and first.confidence >= explained.threshold
+    assert set(first.signals) >= {"section_coverage", "passage_coverage", "missing", "dense"}
+    assert "保守干预为核心" in first.quote
+    confidences = [c.confidence for c in explained.candidates]
+    assert confidences == sorted(confidences, reverse=True)
+    assert {"软骨", "终板"} <= {t.term for t in explained.terms}
+    assert "path: answer" in explained.as_text()
+    fallback = seed_bot.explain("怎么做红烧肉")
+    assert fallback.path == "fallback" and not any(c.quoted for c in fallback.candidates)
+    assert "<" in fallback.why
+    urgent = seed_bot.explain("腰痛，这几天两条腿越来越没劲，走路像踩棉花")
+    assert urgent.path == "urgent" and {f.rule for f in urgent.red_flags} == {"leg_weakness"}
+    assert seed_bot.sessions.recent("never-used") == []

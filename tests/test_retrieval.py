@@ -41,17 +41,28 @@ def test_chinese_question_finds_english_only_content(seed_bot):
     assert any("oncologists" in h.chunk.text for h in english)
 
 
-def test_sentence_matches_point_into_chunks(seed_bot):
+def test_unit_similarities_point_into_chunks(seed_bot):
     from bot.chunking import quote_units
 
-    vector = seed_bot.retriever.embed_query("Which specialists care for spinal tumour patients?")
-    matches = seed_bot.retriever.sentence_matches(vector, per_language=3)
-    assert matches
-    chunks = seed_bot.retriever.index.chunks
-    best = max(((p, u, s) for p, units in matches.items() for u, s in units.items()),
-               key=lambda x: x[2])
-    a, b = quote_units(chunks[best[0]])[best[1]]
+    retriever = seed_bot.retriever
+    vector = retriever.embed_query("Which specialists care for spinal tumour patients?")
+    chunks = retriever.index.chunks
+    best = max(((p, u, s) for p in range(len(chunks))
+                for u, s in retriever.unit_similarities(p, vector).items()), key=lambda x: x[2])
+    units = quote_units(chunks[best[0]])
+    assert len(retriever.unit_similarities(best[0], vector)) == len(units)
+    a, b = units[best[1]]
     assert chunks[best[0]].doc_id == EN_TUMOURS and 0 <= a < b <= len(chunks[best[0]].text)
+    assert "oncologists" in chunks[best[0]].text[a:b]
+
+
+def test_translated_keywords_match_the_other_language(seed_bot):
+    # "chemotherapy" is only in the English page; its Chinese, 化疗, lets BM25 find it.
+    plain = seed_bot.retriever.search("化疗", k=3, mode="keyword")
+    crossed = seed_bot.retriever.search("化疗", k=3, mode="keyword", translated="chemotherapy")
+    assert not other_language(plain, "en")
+    assert crossed and crossed[0].chunk.doc_id == EN_TUMOURS
+    assert "chemotherapy" in crossed[0].chunk.text
 
 
 def test_modes_are_all_real_rankings(seed_bot):
@@ -67,6 +78,11 @@ def test_search_api_returns_ranked_passages_without_threshold(seed_bot):
     passages = seed_bot.search("How do I make braised pork?", k=4)
     assert len(passages) == 4  # no threshold: even an off-topic query gets its nearest chunks
     assert all(p.text and p.doc_id for p in passages)
+    ranked = seed_bot.search("腰椎间盘突出需要做哪些检查", k=5)
+    hits = seed_bot.retriever.search("腰椎间盘突出需要做哪些检查", k=5)
+    assert [p.text for p in ranked] == [h.chunk.text.strip() for h in hits]  # fused order
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert any("直腿抬高试验" in p.text for p in ranked)  # the diagnosis paragraph is retrieved
 
 
 def test_keyword_tokens_cover_both_languages():

