@@ -37,7 +37,9 @@ test: install-test
 	$(BIN)/python -m pytest
 
 bench: install-test
+	$(BIN)/python bench/calibrate.py
 	$(BIN)/python bench/seed_eval.py
+	$(BIN)/python bench/red_flags.py
 	$(BIN)/python bench/zh_retrieval.py
 	$(BIN)/python bench/medquad.py
 	$(BIN)/python bench/latency.py

@@ -41,10 +41,10 @@ FEATURES = ("section_coverage", "passage_coverage", "missing", "dense", "dense_g
 class Scoring:
     # Fitted by bench/calibrate.py on the tuning split (docs/benchmarks.md, "Confidence").
     weights: dict[str, float] = field(default_factory=lambda: {
-        "section_coverage": 3.69, "passage_coverage": 1.84, "missing": -0.955,
-        "dense": 8.545, "dense_gap": 61.347, "sentence": 1.564, "fused": 0.78})
-    bias: float = -12.549
-    threshold: float = 0.61  # answer when the best passage's confidence reaches this
+        "section_coverage": 4.47, "passage_coverage": 1.572, "missing": -0.794,
+        "dense": 7.287, "dense_gap": 53.435, "sentence": 1.668, "fused": 0.641})
+    bias: float = -11.712
+    threshold: float = 0.60  # answer when the best passage's confidence reaches this
     margin: float = 0.25  # further quotes only this close to the best one
     # Candidate pool: top hits by fused score, best dense hits per corpus language, and
     # the other chunks of the best articles (so the right paragraph can win), capped.
@@ -56,6 +56,11 @@ class Scoring:
     # (relative to the best), or while the quote is shorter than `quote_min_chars`.
     quote_neighbour: float = 0.6
     quote_min_chars: int = 60
+    # A sentence's relevance: this share from the question terms it covers, the rest from
+    # its closeness to the question (1 for the closest sentence of the chunk, less by
+    # `sentence_slope` per unit of cosine below it).
+    sentence_terms_share: float = 0.5
+    sentence_slope: float = 5.0
     follow_up_focus: float = 2.0  # the latest message's terms count this much more
 
 

@@ -35,13 +35,13 @@ from bot.embedding import Embedder, EmbeddingCache
 from bot.errors import IndexStoreError
 from bot.ingest import PAGE_SUFFIXES, QA_SUFFIXES, load_corpus
 from bot.language import has_cjk, keyword_tokens
-from bot.lexicon import Lexicon
+from bot.lexicon import Lexicon, cedict, dictionary_words_in
 from bot.models import Chunk
 
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/chunking/tokenising changes, so existing indexes count as stale.
-PIPELINE_VERSION = "8"
+PIPELINE_VERSION = "9"
 
 
 @dataclass(frozen=True)
@@ -286,10 +286,13 @@ def _lexicon(chunks: list[Chunk]) -> Lexicon:
     """CC-CEDICT pruned to the corpus's words (bot.lexicon)."""
     zh_words: set[str] = set()
     en_words: set[str] = set()
+    dictionary = cedict()
     for chunk in chunks:
-        for word in passage_terms(chunk.keyword_text()):
+        text = chunk.keyword_text()
+        for word in passage_terms(text):
             (zh_words if has_cjk(word) else en_words).add(word)
-    return Lexicon.for_corpus(zh_words, en_words)
+        zh_words |= dictionary_words_in(text, dictionary)
+    return Lexicon.for_corpus(zh_words, en_words, dictionary)
 
 
 def _section_texts(chunks: list[Chunk], section_of: list[int]) -> list[str]:

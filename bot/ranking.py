@@ -88,7 +88,8 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
                                                            other_vector).items():
                 sims[unit] = max(sims[unit], value)
         units = quote_units(chunk)
-        unit_scores = _unit_scores(chunk.text, units, sims, terms, weights, total, hit.dense)
+        unit_scores = _unit_scores(chunk.text, units, sims, terms, weights, total, hit.dense,
+                                   scoring)
         span = answer.quote_span(chunk, units, unit_scores, scoring.quote_neighbour,
                                  scoring.quote_min_chars)
         section = index.section_of[hit.chunk_position]
@@ -131,8 +132,8 @@ def _with_dense_gap(candidates: list[Candidate], scoring: Scoring) -> list[Candi
 
 
 def translation_text(terms: list[QueryTerm]) -> str:
-    """The question's terms in the other language, as one short text (first translation
-    of each term)."""
+    """The question's terms in the other language, as one short text (the first two
+    translations of each term)."""
     words: list[str] = []
     for query_term in terms:
         for translation in query_term.translations[:2]:
@@ -144,14 +145,14 @@ def translation_text(terms: list[QueryTerm]) -> str:
 
 def _unit_scores(text: str, units: list[tuple[int, int]], sims: dict[int, float],
                  terms: list[QueryTerm], weights: np.ndarray, total: float,
-                 fallback: float) -> list[float]:
-    """How well each sentence answers: half the share of question terms it covers, half
-    its closeness to the question (1 for the closest sentence of the chunk, 0.2 less for
-    every 0.04 of cosine below it)."""
+                 fallback: float, scoring: Scoring) -> list[float]:
+    """How well each sentence answers: the share of question terms it covers and its
+    closeness to the question, mixed as `scoring` says."""
     best = max(sims.values(), default=fallback)
+    mix = scoring.sentence_terms_share
     scores = []
     for i, (a, b) in enumerate(units):
         share = float(weights[covered(terms, text[a:b].lower())].sum()) / total
-        closeness = max(0.0, 1.0 - 5.0 * (best - sims.get(i, best)))
-        scores.append(0.5 * share + 0.5 * closeness)
+        closeness = max(0.0, 1.0 - scoring.sentence_slope * (best - sims.get(i, best)))
+        scores.append(mix * share + (1.0 - mix) * closeness)
     return scores

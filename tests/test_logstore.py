@@ -26,6 +26,14 @@ def _reply(kind="answer", score=0.8) -> Reply:
                  disclaimer="免责声明", suggestions=[])
 
 
+def test_a_sqlite_log_in_a_directory_not_yet_made_is_created(tmp_path):
+    # The default log lives in the index directory, which a first start has not built yet.
+    store = LogStore(f"sqlite:///{tmp_path}/new-index/conversations.sqlite")
+    reply = _reply()
+    store.record_exchange("腰痛怎么办", reply, "web")
+    assert store.exchange(reply.reply_id)["question"] == "腰痛怎么办"
+
+
 def test_exchange_and_feedback_round_trip(store):
     reply = _reply()
     store.record_exchange("腰痛怎么办", reply, "web")

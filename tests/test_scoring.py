@@ -9,7 +9,7 @@ import pytest
 from bot import answer
 from bot.confidence import FEATURES, SCORING, confidence_of, scoring_fingerprint
 from bot.coverage import QueryTerm, Term, covered, question_terms, translate
-from bot.lexicon import Lexicon, parse_cedict, sense_words
+from bot.lexicon import Lexicon, dictionary_words_in, parse_cedict, sense_words
 from bot.models import Chunk
 
 CEDICT_SAMPLE = """\
@@ -24,6 +24,8 @@ CEDICT_SAMPLE = """\
 預防 预防 [yu4 fang2] /to prevent/to take precautions against/to protect/
 黨參 党参 [dang3 shen1] /codonopsis root/
 高血壓 高血压 [gao1 xue4 ya1] /high blood pressure/
+肩周炎 肩周炎 [jian1 zhou1 yan2] /adhesive capsulitis (frozen shoulder)/
+坐骨神經痛 坐骨神经痛 [zuo4 gu3 shen2 jing1 tong4] /sciatica (medicine)/
 """
 
 
@@ -42,6 +44,9 @@ def test_sense_words_drop_notes_and_function_words():
 
 def test_parse_keeps_first_senses_and_skips_surnames():
     dictionary = parse_cedict(CEDICT_SAMPLE)
+    # A name in parentheses is another sense; a field label is not.
+    assert ("frozen", "shoulder") in dictionary["肩周炎"]
+    assert dictionary["坐骨神经痛"] == [("sciatica",)]
     assert dictionary["腰"] == [("waist",), ("lower", "back"), ("pocket",)]
     assert "张" not in dictionary
 
@@ -70,6 +75,11 @@ def test_english_to_chinese_uses_whole_senses_and_word_families(lexicon):
     assert "腰" in lexicon.to_chinese("back", frozenset({"lower"}))
     assert "脑膜" in lexicon.to_chinese("meningioma")  # shares "mening" with "meninges"
     assert lexicon.to_chinese("asthma") == set()
+
+
+def test_dictionary_words_are_found_however_jieba_cuts_the_text():
+    dictionary = parse_cedict(CEDICT_SAMPLE)
+    assert dictionary_words_in("化疗后腰椎肿瘤缩小", dictionary) == {"化疗", "腰椎", "肿瘤"}
 
 
 def test_lexicon_round_trips_through_its_file(lexicon, tmp_path):
