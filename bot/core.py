@@ -30,6 +30,11 @@ _SESSION_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _check_session_id(session_id: str) -> None:
+    if not _SESSION_ID.match(session_id):
+        raise InputError("session_id must be 1-128 letters, digits or _.:@-")
+
+
 @dataclass(frozen=True)
 class _Query:
     text: str  # what retrieval sees (with context for a follow-up)
@@ -153,8 +158,8 @@ class Bot:
         their signals and confidence, the threshold, the path taken (answer / fallback /
         urgent / smalltalk) and the red-flag rules that fired. Changes no session."""
         message = self.validate_message(message)
-        if session_id is not None and not _SESSION_ID.match(session_id):
-            raise InputError("session_id must be 1-128 letters, digits or _.:@-")
+        if session_id:
+            _check_session_id(session_id)
         history = self.sessions.recent(session_id) if session_id else []
         query = self._understand(message, history)
         return explanation(message, query.text, query.lang, self._decide(message, query), limit)
@@ -164,10 +169,9 @@ class Bot:
         started = time.perf_counter()
         self.refresh_if_rebuilt()
         message = self.validate_message(message)
-        if session_id is None or session_id == "":
+        if not session_id:
             session_id = uuid.uuid4().hex
-        elif not _SESSION_ID.match(session_id):
-            raise InputError("session_id must be 1-128 letters, digits or _.:@-")
+        _check_session_id(session_id)
         history = self.sessions.recent(session_id)
         query = self._understand(message, history)
         reply = self._reply(query, self._decide(message, query), session_id)
