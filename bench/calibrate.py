@@ -21,12 +21,11 @@ Usage: python bench/calibrate.py [--negatives N] [--no-write]
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 
 import numpy as np
-from common import ROOT, SHARED, report, seed_bot, split_of
+from common import ROOT, SHARED, medquad_questions, patient_titles, report, seed_bot, split_of
 
 from bot.confidence import FEATURES, SCORING, logistic
 
@@ -44,13 +43,7 @@ def labelled_questions() -> list[dict]:
 
 def dataset_negatives(count: int) -> list[dict]:
     random.seed(3)
-    with open(SHARED / "datasets" / "zh-medical-dialogue" / "entries.csv", encoding="utf-8") as f:
-        titles = sorted({row["title"] for row in csv.DictReader(f)})
-    english = []
-    for path in sorted((SHARED / "datasets" / "medquad").glob("*/*.xml")):
-        text = path.read_text("utf-8", errors="replace")
-        english += [q.split(">", 1)[1].split("</Question>")[0].strip()
-                    for q in text.split("<Question")[1:] if ">" in q]
+    titles, english = patient_titles(), medquad_questions()
     return ([{"id": f"zh-neg{i}", "lang": "zh", "question": t, "expect": "fallback"}
              for i, t in enumerate(random.sample(titles, count))]
             + [{"id": f"en-neg{i}", "lang": "en", "question": q, "expect": "fallback"}

@@ -98,6 +98,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
+def patient_titles() -> list[str]:
+    """The distinct question titles of the Chinese patient set, sorted."""
+    path = SHARED / "datasets" / "zh-medical-dialogue" / "entries.csv"
+    with open(path, encoding="utf-8") as handle:
+        return sorted({row["title"] for row in csv.DictReader(handle)})
+
+
+def medquad_questions(at_least: int | None = None) -> list[str]:
+    """MedQuAD's questions in file order; files stop being read once `at_least` are in."""
+    out: list[str] = []
+    for path in sorted((SHARED / "datasets" / "medquad").glob("*/*.xml")):
+        out += [q.text.strip() for q in ElementTree.parse(path).getroot().iter("Question")
+                if q.text and q.text.strip()]
+        if at_least is not None and len(out) >= at_least:
+            break
+    return out
+
+
 def questions(per_language: int = 2000) -> list[str]:
     """Distinct questions, so the bench measures real work rather than repeated answers:
     the seed dev questions, Chinese patient questions and MedQuAD questions (most of the
@@ -109,14 +127,8 @@ def questions(per_language: int = 2000) -> list[str]:
     zh_dir = SHARED / "datasets" / "zh-medical-dialogue"
     zh = [json.loads(line)["query"] for line in
           (zh_dir / "dev_queries.jsonl").read_text("utf-8").splitlines() if line.strip()]
-    with open(zh_dir / "entries.csv", encoding="utf-8") as handle:
-        zh += [row["title"] for row in csv.DictReader(handle)]
-    en = []
-    for path in sorted((SHARED / "datasets" / "medquad").glob("*/*.xml")):
-        en += [q.text.strip() for q in ElementTree.parse(path).getroot().iter("Question")
-               if q.text and q.text.strip()]
-        if len(en) >= per_language * 3:
-            break
+    zh += patient_titles()
+    en = medquad_questions(at_least=per_language * 3)
     rng = random.Random(7)
     out += rng.sample(sorted(set(zh)), per_language) + rng.sample(sorted(set(en)), per_language)
     rng.shuffle(out)

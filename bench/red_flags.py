@@ -10,11 +10,10 @@ Usage: python bench/red_flags.py [--no-write] [--show]
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 
-from common import ROOT, SHARED, report, split_of
+from common import ROOT, SHARED, medquad_questions, patient_titles, report, split_of
 
 from bot.safety import red_flags
 
@@ -24,14 +23,8 @@ def ordinary_questions() -> list[tuple[str, str]]:
     base = SHARED / "datasets" / "zh-medical-dialogue"
     dev = [json.loads(line)["query"] for line in
            (base / "dev_queries.jsonl").read_text("utf-8").splitlines() if line.strip()]
-    with open(base / "entries.csv", encoding="utf-8") as f:
-        titles = sorted({row["title"] for row in csv.DictReader(f)})
-    english = []
-    for path in sorted((SHARED / "datasets" / "medquad").glob("*/*.xml")):
-        text = path.read_text("utf-8", errors="replace")
-        english += [q.split(">", 1)[1].split("</Question>")[0].strip()
-                    for q in text.split("<Question")[1:] if ">" in q]
-    english = sorted(set(english))
+    titles = patient_titles()
+    english = sorted(set(medquad_questions()))
     return ([("zh", q) for q in dev] + [("zh", t) for t in random.sample(titles, 400)]
             + [("en", q) for q in random.sample(english, 600)])
 
