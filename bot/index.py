@@ -79,10 +79,11 @@ class SearchIndex:
     heading_keywords: Any  # bm25s.BM25 over questions / titles and headings
     lexicon: Lexicon
     path: Path
-    section_of: list[int] = dataclasses.field(default_factory=list)  # chunk -> section number
-    section_texts: list[str] = dataclasses.field(default_factory=list)  # lower-cased
-    section_members: list[list[int]] = dataclasses.field(default_factory=list)
-    sentence_ranges: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    # Derived from the above when loaded:
+    section_of: list[int] = dataclasses.field(init=False)  # chunk -> section number
+    section_texts: list[str] = dataclasses.field(init=False)  # lower-cased
+    section_members: list[list[int]] = dataclasses.field(init=False)  # section -> chunks
+    sentence_ranges: dict[int, tuple[int, int]] = dataclasses.field(init=False)  # sentence rows
 
     def __post_init__(self) -> None:
         self.section_of = _sections(self.chunks)
@@ -90,6 +91,7 @@ class SearchIndex:
         self.section_members = [[] for _ in self.section_texts]
         for position, section in enumerate(self.section_of):
             self.section_members[section].append(position)
+        self.sentence_ranges = {}
         for row, (position, _) in enumerate(self.sentence_rows.tolist()):
             start, _end = self.sentence_ranges.get(position, (row, row))
             self.sentence_ranges[position] = (start, row + 1)
