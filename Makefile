@@ -43,9 +43,11 @@ bench: install-test
 	$(BIN)/python bench/zh_retrieval.py
 	$(BIN)/python bench/medquad.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/cost.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/wechat_sim.py bench
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/login_flood.py
 
 # Browser tests, saving a screenshot of each widget state and console view into
 # docs/screenshots/ (CJK and emoji fonts installed first, for legible pictures).

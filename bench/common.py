@@ -169,6 +169,27 @@ def wait_ready(port: int, server: subprocess.Popen) -> None:
     raise RuntimeError("server did not start")
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of the server: the process and its children (workers)."""
+    pids = {pid}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            pids.add(int(stat.parent.name))
+    total = 0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
 def cpu_seconds() -> float:
     started = time.perf_counter()
     sum(range(10**8))

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import CACHE, ROOT, cpu_seconds, questions, report, seed_server
+from common import CACHE, ROOT, cpu_seconds, questions, report, rss_mb, seed_server
 
 from bot.logstore import LogStore
 
@@ -48,27 +48,6 @@ end
 def lua_script(texts: list[str]) -> str:
     quoted = ", ".join("[==[" + json.dumps(t) + "]==]" for t in texts)
     return LUA % quoted
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of the server: the process and its children (workers)."""
-    pids = {pid}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            pids.add(int(stat.parent.name))
-    total = 0
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
 
 
 def wrk(port: int, clients: int, seconds: int, script: Path) -> dict:

@@ -152,8 +152,9 @@ def load(base: str, sim: SimulatedWeChat, next_message: Callable[[int], str], se
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
+    # Compatible mode, so one account takes both plain and safe-mode callbacks.
     accounts = [{"kind": "mp", "name": "bench", "token": BENCH_TOKEN, "aes_key": BENCH_AES_KEY,
-                 "app_id": BENCH_APP_ID}]
+                 "app_id": BENCH_APP_ID, "accept_plaintext": True}]
     log_db = CACHE / "wechat-log.sqlite"
     log_db.unlink(missing_ok=True)
     env = {"FAQBOT_WECHAT_ACCOUNTS": json.dumps(accounts),
@@ -181,7 +182,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     lines = [
         f"Server: `faqbot serve` (one worker, seed corpus, conversation log on); client: "
         f"{USERS} simulated WeChat users in a second process on the same 2-core machine, each "
-        f"sending signed callbacks (plain mode, or safe mode: AES-encrypted both ways) on its "
+        f"sending signed callbacks (plain, or safe mode: AES-encrypted both ways; the "
+        f"account in compatible mode takes both) on its "
         f"own connection, one message at a time, pausing about the time shown (0.5-1.5x, "
         f"random start) between a reply and the next message. New questions: every message a distinct "
         f"question (seed dev, Chinese patient and MedQuAD questions; most outside the seed "

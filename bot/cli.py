@@ -150,7 +150,7 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
 
     import uvicorn
 
-    from web.app import create_app, load_service_bot
+    from web.app import UVICORN_OPTIONS, create_app, load_service_bot
 
     settings = _settings(corpus, index)
     _configure_access_log()
@@ -160,8 +160,8 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
         except BotError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
-        uvicorn.run(create_app(settings, bot=bot), host=host, port=port, access_log=False,
-                    log_level="info", timeout_keep_alive=5)
+        uvicorn.run(create_app(settings, bot=bot), host=host, port=port, log_level="info",
+                    **UVICORN_OPTIONS)
         return
     if not settings.redis_url:
         typer.echo("warning: several workers without FAQBOT_REDIS_URL do not share "
@@ -170,7 +170,7 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     os.environ.update(FAQBOT_CORPUS_DIR=str(settings.corpus_dir),
                       FAQBOT_INDEX_DIR=str(settings.index_dir))
     uvicorn.run("web.app:create_app", factory=True, workers=workers, host=host, port=port,
-                access_log=False, log_level="info", timeout_keep_alive=5)
+                log_level="info", **UVICORN_OPTIONS)
 
 
 log_app = typer.Typer(no_args_is_help=True, help="The conversation log.")

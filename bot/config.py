@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -28,6 +29,11 @@ class WeChatAccount(BaseModel):
     agent_id: str | None = Field(None, pattern=r"^[0-9]{1,20}$",
                                  description="WeCom AgentID; messages for another app are "
                                  "refused.")
+    accept_plaintext: bool = Field(
+        False, description="WeChat's 'compatible mode': an Official Account with an AES key "
+        "also accepts unencrypted callbacks. Weaker: their signature does not cover the "
+        "message, so their sender cannot be checked (each signed URL is still accepted "
+        "once). Off: only safe-mode messages, signed over their ciphertext.")
 
     @field_validator("aes_key")
     @classmethod
@@ -85,10 +91,22 @@ class Settings(BaseSettings):
         "widget on another site), or '*'.")
     rate_limit_per_minute: int = Field(
         30, ge=0, description="Messages and ratings per client per minute; 0 = no limit.")
+    login_attempts_per_minute: int = Field(
+        10, ge=1, description="Console logins per client and per user name per minute "
+        "(besides the lockout after 5 wrong passwords).")
+    password_checks: int = Field(
+        1, ge=1, le=64, description="Password checks run at once per process (each takes "
+        "~64 MiB and a core for ~0.1 s); more wait their turn, briefly.")
     request_timeout_seconds: float = Field(
         15.0, gt=0, description="A question taking longer gets a 504 (retry later).")
     trust_proxy_headers: bool = Field(
-        False, description="Identify clients by X-Forwarded-For (only behind your own proxy).")
+        False, description="Behind your own reverse proxy: identify clients by the "
+        "X-Forwarded-For and X-Forwarded-Proto it sets, on connections from "
+        "FAQBOT_TRUSTED_PROXIES only.")
+    trusted_proxies: str = Field(
+        "127.0.0.1,::1", description="Comma-separated addresses or networks (CIDR) of the "
+        "reverse proxies whose forwarding headers count, when FAQBOT_TRUST_PROXY_HEADERS is "
+        "true.")
     client_salt: str | None = Field(
         None, description="Secret mixed into hashed client addresses (access log, rate "
         "limits; raw addresses are never kept); default: a random one kept in the index "
@@ -99,6 +117,7 @@ class Settings(BaseSettings):
     wechat_mp_token: str | None = None
     wechat_mp_aes_key: str | None = None
     wechat_mp_app_id: str | None = None
+    wechat_mp_accept_plaintext: bool = False
     wecom_token: str | None = None
     wecom_aes_key: str | None = None
     wecom_corp_id: str | None = None
@@ -125,7 +144,8 @@ class Settings(BaseSettings):
         if self.wechat_mp_token or self.wechat_mp_app_id:
             accounts.append(WeChatAccount(kind="mp", token=self.wechat_mp_token or "",
                                           aes_key=self.wechat_mp_aes_key,
-                                          app_id=self.wechat_mp_app_id or ""))
+                                          app_id=self.wechat_mp_app_id or "",
+                                          accept_plaintext=self.wechat_mp_accept_plaintext))
         if self.wecom_token or self.wecom_corp_id:
             accounts.append(WeChatAccount(kind="wecom", token=self.wecom_token or "",
                                           aes_key=self.wecom_aes_key,
@@ -149,6 +169,21 @@ class Settings(BaseSettings):
             finally:
                 draft.unlink()
         return path.read_text("ascii").strip().encode()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names it
+        return value
+
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The trusted proxies' networks; none unless forwarding headers are trusted."""
+        if not self.trust_proxy_headers:
+            return []
+        return [ipaddress.ip_network(p.strip(), strict=False)
+                for p in self.trusted_proxies.split(",") if p.strip()]
 
     def origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]

@@ -14,7 +14,7 @@ from bot import answer, safety
 from bot.confidence import SCORING
 from bot.config import Settings
 from bot.embedding import Embedder, make_embedder
-from bot.errors import IndexStoreError, InputError, LogStoreError
+from bot.errors import IndexStoreError, InputError, LogStoreError, check_unicode
 from bot.explain import Explanation, explanation
 from bot.index import Manifest, build_index, built_from, current_path, is_stale, load_index
 from bot.language import QUESTION_LIKE, detect_lang, has_cjk, is_follow_up, same_words_key, warm_up
@@ -22,16 +22,15 @@ from bot.logstore import LogStore
 from bot.models import Chunk, Lang, Passage, Reply, ReplyKind, Turn
 from bot.ranking import Assessment, assess
 from bot.retrieval import Hit, Retriever
-from bot.sessions import SessionStore, make_session_store
+from bot.sessions import SESSION_ID, SessionIds, SessionStore, make_session_store
 
 log = logging.getLogger(__name__)
 
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _check_session_id(session_id: str) -> None:
-    if not _SESSION_ID.match(session_id):
+    if not SESSION_ID.match(session_id):
         raise InputError("session_id must be 1-128 letters, digits or _.:@-")
 
 
@@ -69,6 +68,7 @@ class Bot:
         self._starters = _starter_questions(retriever.index.chunks)
         self._reindex_lock = threading.Lock()
         self._checked_build_at = time.monotonic()
+        self._session_ids: SessionIds | None = None
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -146,6 +146,30 @@ class Bot:
         self.retriever = Retriever(index, self.retriever.embedder, self.retriever.params)
         self._starters = _starter_questions(index.chunks)
 
+    # ------------------------------------------------------------ sessions
+    @property
+    def session_ids(self) -> SessionIds:
+        """Keyed by the client salt (FAQBOT_CLIENT_SALT, the same on every replica), so any
+        worker or replica accepts the ids another issued."""
+        if self._session_ids is None:
+            self._session_ids = SessionIds(self.settings.client_salt_bytes())
+        return self._session_ids
+
+    def session_for(self, channel: str, user: str) -> str:
+        """The session id of a channel's own user (a WeChat openid): the same every time,
+        and usable only by that channel."""
+        return self.session_ids.issue(channel, user)
+
+    def _own_session(self, session_id: str | None, channel: str) -> str:
+        """`session_id` if the bot issued it for `channel`; else a new conversation (an
+        expired, made-up or other channel's id never reaches that conversation)."""
+        if session_id:
+            _check_session_id(session_id)
+            if self.session_ids.channel_of(session_id) == channel:
+                return session_id
+            log.info("session id not issued for channel %s: a new conversation", channel)
+        return self.session_ids.issue(channel)
+
     # ------------------------------------------------------------ public API
     def search(self, query: str, k: int = 10) -> list[Passage]:
         """Raw ranked retrieval (no threshold): whole chunks with their dense score."""
@@ -156,22 +180,24 @@ class Bot:
                 limit: int = 10) -> Explanation:
         """What `ask` would do with this message and why: the candidate passages with
         their signals and confidence, the threshold, the path taken (answer / fallback /
-        urgent / smalltalk) and the red-flag rules that fired. Changes no session."""
+        urgent / smalltalk) and the red-flag rules that fired. Changes no session; reads
+        one the bot issued, for any channel."""
         message = self.validate_message(message)
         if session_id:
             _check_session_id(session_id)
-        history = self.sessions.recent(session_id) if session_id else []
+        known = bool(session_id) and self.session_ids.channel_of(session_id) is not None
+        history = self.sessions.recent(session_id) if known else []
         query = self._understand(message, history)
         return explanation(message, query.text, query.lang, self._decide(message, query), limit)
 
     def ask(self, message: str, session_id: str | None = None, channel: str = "api") -> Reply:
-        """Answer one message; `channel` (web, wechat, …) is recorded in the log."""
+        """Answer one message; `channel` (web, wechat-mp, …) is recorded in the log and owns
+        the conversation: `session_id` continues it only if the bot issued it for this
+        channel, else a new one starts (the reply carries its id)."""
         started = time.perf_counter()
         self.refresh_if_rebuilt()
         message = self.validate_message(message)
-        if not session_id:
-            session_id = uuid.uuid4().hex
-        _check_session_id(session_id)
+        session_id = self._own_session(session_id, channel)
         history = self.sessions.recent(session_id)
         query = self._understand(message, history)
         reply = self._reply(query, self._decide(message, query), session_id)
@@ -195,6 +221,7 @@ class Bot:
     def validate_message(self, message: object) -> str:
         if not isinstance(message, str):
             raise InputError("message must be text")
+        check_unicode(message, "message")
         message = _CONTROL.sub(" ", message).strip()
         if not message:
             raise InputError("message is empty")

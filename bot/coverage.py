@@ -20,6 +20,7 @@ import numpy as np
 
 from bot.language import EN_STOPWORDS, ZH_STOPWORDS, _jieba, has_cjk, stem
 from bot.lexicon import PREFIX, Lexicon
+from bot.limits import LIMITS
 
 _EN_WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -66,11 +67,12 @@ class QueryTerm:
 INTENT_WEIGHT = 0.3
 
 
-def question_terms(text: str) -> list[Term]:
+def question_terms(text: str, limit: int = LIMITS.terms) -> list[Term]:
     """Content terms of a question: jieba words (precise mode) and English words, minus
     stopwords, weighted by rarity; topic-free words (治疗, cause) are intent terms of weight
     INTENT_WEIGHT. Adjacent English content words also form a phrase ("disc herniation"),
-    which counts where the words alone are ambiguous."""
+    which counts where the words alone are ambiguous. Past `limit` terms, the rarest are
+    kept (in the question's order): what scoring a question costs is bounded."""
     terms: dict[str, Term] = {}
     lowered = text.lower()
     _jieba()  # loads the domain words into the shared dictionary
@@ -101,15 +103,21 @@ def question_terms(text: str) -> list[Term]:
             phrase = f"{previous.surface} {word}"
             terms.setdefault(phrase, Term(phrase, phrase, 0.0, (previous.key, key)))
         previous, previous_end = term, match.end()
-    return list(terms.values())
+    found = list(terms.values())
+    if len(found) <= limit:
+        return found
+    kept = sorted(range(len(found)), key=lambda i: -found[i].weight)[:limit]
+    return [found[i] for i in sorted(kept)]
 
 
-def translate(terms: list[Term], lexicon: Lexicon) -> list[QueryTerm]:
-    """Each term with its translations into the corpus's other language."""
+def translate(terms: list[Term], lexicon: Lexicon,
+              limit: int = LIMITS.translated_terms) -> list[QueryTerm]:
+    """Each term with its translations into the corpus's other language (the first
+    `limit` terms; those after stay untranslated)."""
     english = frozenset(t.key for t in terms if t.lang == "en" and not t.parts)
     out = []
-    for term in terms:
-        if term.parts:
+    for n, term in enumerate(terms):
+        if term.parts or n >= limit:
             out.append(QueryTerm(term))
         elif term.lang == "zh":
             out.append(QueryTerm(term, tuple(lexicon.to_english(term.key))))

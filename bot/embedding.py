@@ -66,6 +66,11 @@ class Embedder(Protocol):
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def clip_query(self, text: str, max_tokens: int) -> str:
+        """The longest start of `text` the model reads as at most `max_tokens` tokens
+        (special tokens and prefix included): what an encoding of it may cost is bounded."""
+        ...
+
     def embed_passages(self, texts: Sequence[str], bulk: bool = False) -> np.ndarray:
         """`bulk`: many long texts where speed matters more than the last digit (an
         embedder may then use a faster, slightly less exact path)."""
@@ -109,6 +114,11 @@ class E5SmallEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._memo.embed(texts, lambda missing: self._embed(missing, query=True), self.dim)
+
+    def clip_query(self, text: str, max_tokens: int) -> str:
+        model = self._queries()
+        with self._lock:
+            return _longest_prefix(text, lambda t: model.token_count(t, True) <= max_tokens)
 
     def embed_passages(self, texts: Sequence[str], bulk: bool = False) -> np.ndarray:
         return self._embed(list(texts), query=False, int8=bulk)
@@ -183,6 +193,25 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._encode(texts, "document")
+
+    def clip_query(self, text: str, max_tokens: int) -> str:
+        tokenizer = self._model.tokenizer
+        return _longest_prefix(text, lambda t: len(tokenizer(t)["input_ids"]) <= max_tokens)
+
+
+def _longest_prefix(text: str, fits: Callable[[str], bool]) -> str:
+    """The longest prefix of `text` that `fits` (cut at a character; at most ~11 checks for
+    1,000 characters, each a tokenisation, far cheaper than an encoding)."""
+    if fits(text):
+        return text
+    low, high = 0, len(text)  # fits(text[:low]) holds; fits(text[:high]) does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(text[:middle]):
+            low = middle
+        else:
+            high = middle
+    return text[:low]
 
 
 def make_embedder(model: str, threads: int = 1) -> Embedder:

@@ -27,3 +27,13 @@ class LogStoreError(BotError):
 
 class UnknownReplyError(InputError):
     """Feedback names a reply the log has no record of."""
+
+
+def check_unicode(text: str, field: str) -> str:
+    """`text` if it is real Unicode; InputError for lone surrogates (JSON's "\\ud800"), which
+    no encoder, database or log can write."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{field} is not valid Unicode text (a lone surrogate)") from None
+    return text

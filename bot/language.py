@@ -108,8 +108,13 @@ def _jieba():
 
 
 def warm_up() -> None:
-    """Load jieba's dictionary now rather than on the first question."""
+    """Load jieba's dictionary and the word-frequency lists now rather than on the first
+    question that needs them."""
+    from wordfreq import zipf_frequency
+
     _jieba()
+    for lang in ("zh", "en"):
+        zipf_frequency("腰" if lang == "zh" else "back", lang)
 
 
 def keyword_tokens(text: str) -> list[str]:

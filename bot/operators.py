@@ -69,7 +69,10 @@ class OperatorStore:
                 _verify(_DUMMY_HASH, password)
                 return None
             locked = row.locked_until is not None and _aware(row.locked_until) > now
-            if locked or not _verify(row.password_hash, password):
+            # Checked even when locked: a locked account answers as slowly as a wrong
+            # password, so the time taken does not tell an attacker it is locked.
+            right = _verify(row.password_hash, password)
+            if locked or not right:
                 failures = row.failed_logins + (0 if locked else 1)
                 values: dict = {"failed_logins": failures}
                 if failures >= MAX_FAILURES and not locked:

@@ -11,7 +11,8 @@
 4. Signals and confidence (bot.confidence); candidates sorted by confidence.
 
 At most two query encodings per new question (the question and its translation; for a
-follow-up, the question with its context and the latest message instead).
+follow-up, the question with its context and the latest message instead), each of a
+bounded number of tokens, and at most so many terms (bot.limits).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.chunking import quote_units
 from bot.confidence import SCORING, Scoring, confidence_of
 from bot.coverage import QueryTerm, covered, question_terms, translate
 from bot.language import has_cjk
+from bot.limits import LIMITS
 from bot.models import Lang
 from bot.retrieval import Hit, Retriever
 
@@ -65,11 +67,11 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
     vector = retriever.embed_query(text)
     other_vector = None
     if focus:
-        sentence_vector = retriever.embed_query(focus)
+        sentence_vector = retriever.embed_query(focus, LIMITS.second_tokens)
     else:
         sentence_vector = vector
         if translated and has_other:
-            other_vector = retriever.embed_query(translated)
+            other_vector = retriever.embed_query(translated, LIMITS.second_tokens)
     hits = retriever.search(text, k=scoring.pool_top, query_vector=vector,
                             per_language=scoring.pool_per_language, translated=translated,
                             translated_vector=other_vector, sections=scoring.pool_sections,

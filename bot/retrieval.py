@@ -17,6 +17,7 @@ import numpy as np
 from bot.embedding import Embedder
 from bot.index import SearchIndex
 from bot.language import has_cjk, keyword_tokens
+from bot.limits import LIMITS
 from bot.models import Chunk
 
 Mode = Literal["hybrid", "dense", "keyword", "rrf"]
@@ -69,8 +70,9 @@ class Retriever:
         self._language_masks = (chinese, ~chinese)
         self.languages = {c.lang for c in index.chunks}
 
-    def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.embed_queries([query])[0]
+    def embed_query(self, query: str, max_tokens: int = LIMITS.query_tokens) -> np.ndarray:
+        """The query's vector, of its first `max_tokens` tokens (bot.limits)."""
+        return self.embedder.embed_queries([self.embedder.clip_query(query, max_tokens)])[0]
 
     def search(self, query: str, k: int = 10, mode: Mode = "hybrid",
                query_vector: np.ndarray | None = None, per_language: int = 0,
@@ -103,7 +105,10 @@ class Retriever:
                 signals.body_dense = np.where(other, np.maximum(body, signals.body_dense),
                                               signals.body_dense)
         if mode != "dense":
-            tokens = keyword_tokens(query) + keyword_tokens(translated)
+            clip = LIMITS.keyword_chars
+            tokens = keyword_tokens(query[:clip]) + keyword_tokens(translated[:clip])
+            if len(tokens) > LIMITS.keyword_tokens:  # a long message: its distinct tokens
+                tokens = list(dict.fromkeys(tokens))[:LIMITS.keyword_tokens]
             signals.heading_keyword = _bm25(self.index.heading_keywords, tokens, n)
             signals.body_keyword = _bm25(self.index.keywords, tokens, n)
         fused = self._fuse(signals, mode)

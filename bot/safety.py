@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.models import Lang
 
@@ -138,19 +139,25 @@ class RedFlag:
 
 
 def _fix_typos(text: str) -> str:
-    def fix(match: re.Match[str]) -> str:
-        word = match.group()
-        if len(word) < 4 or word in _KEY_SET:
-            return word
-        for key in _KEY_WORDS:
-            if abs(len(key) - len(word)) <= 2 and _edits(word, key) <= (1 if len(key) < 8 else 2):
-                return key
+    return re.sub(r"[a-z]+", lambda match: _key_word_for(match.group()), text)
+
+
+@lru_cache(maxsize=8192)
+def _key_word_for(word: str) -> str:
+    """The key word `word` is a misspelling of (one edit away, two for long words), or
+    the word itself."""
+    if len(word) < 4 or word in _KEY_SET:
         return word
-    return re.sub(r"[a-z]+", fix, text)
+    for key in _KEY_WORDS:
+        limit = 1 if len(key) < 8 else 2
+        if abs(len(key) - len(word)) <= limit and _edits(word, key, limit) <= limit:
+            return key
+    return word
 
 
-def _edits(a: str, b: str) -> int:
-    """Optimal string alignment distance (insertions, deletions, substitutions, swaps)."""
+def _edits(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (insertions, deletions, substitutions, swaps), or
+    limit + 1 as soon as it must exceed `limit` (most words stop after a row or two)."""
     before: list[int] = []
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, start=1):
@@ -159,6 +166,8 @@ def _edits(a: str, b: str) -> int:
             row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 row[j] = min(row[j], before[j - 2] + 1)
+        if min(row) > limit and min(previous) > limit:  # a swap reaches back one row
+            return limit + 1
         before, previous = previous, row
     return previous[-1]
 

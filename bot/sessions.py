@@ -1,9 +1,14 @@
-"""Conversation memory: the recent turns of each session, so follow-ups keep their context."""
+"""Conversation memory: the recent turns of each session, so follow-ups keep their context;
+and session ids, which say which channel a conversation belongs to."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import re
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -14,6 +19,42 @@ from bot.config import Settings
 from bot.models import Turn
 
 log = logging.getLogger(__name__)
+
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_CHANNEL = re.compile(r"^[a-z0-9-]{1,16}$")
+_MAC_CHARS = 20
+
+
+class SessionIds:
+    """Session ids are issued by the bot, never chosen by a client: `<channel>:<name>.<mac>`,
+    the MAC (keyed BLAKE2b under a server secret) covering channel and name. A channel can
+    use only its own ids, so a visitor of one channel can neither read nor write another's
+    conversations, even knowing whose they are; the name is random unless the channel has
+    a stable user of its own (a WeChat openid)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = hashlib.blake2b(key, digest_size=32, person=b"faqbot-sessions").digest()
+
+    def issue(self, channel: str, name: str | None = None) -> str:
+        if not _CHANNEL.match(channel):
+            raise ValueError(f"channel name {channel!r}: 1-16 of a-z, 0-9, -")
+        body = f"{channel}:{name or secrets.token_hex(16)}"
+        session_id = f"{body}.{self._mac(body)}"
+        if not SESSION_ID.match(session_id):
+            raise ValueError(f"session name {name!r} makes an invalid session id")
+        return session_id
+
+    def channel_of(self, session_id: str) -> str | None:
+        """The channel a session id was issued for, or None if the bot did not issue it."""
+        body, _, mac = session_id.rpartition(".")
+        if ":" not in body or not hmac.compare_digest(mac.encode(), self._mac(body).encode()):
+            return None
+        return body.split(":", 1)[0]
+
+    def _mac(self, body: str) -> str:
+        return hashlib.blake2b(body.encode(), key=self._key,
+                               digest_size=_MAC_CHARS // 2).hexdigest()
 
 
 class SessionStore(Protocol):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import uvicorn
 
+from web.app import UVICORN_OPTIONS
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update"]
@@ -32,7 +34,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 def start_uvicorn(app, port: int) -> uvicorn.Server:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
+                                           **UVICORN_OPTIONS))
     threading.Thread(target=server.run, daemon=True).start()
     deadline = time.monotonic() + 30
     while not server.started:

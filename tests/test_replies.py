@@ -3,6 +3,8 @@ language of the reply and disclaimer, follow-ups, and bad input."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.errors import InputError
@@ -108,10 +110,37 @@ def test_follow_up_keeps_the_context(seed_bot):
 
 
 def test_sessions_are_separate(seed_bot):
-    seed_bot.ask("腰椎微创手术后腰酸是怎么回事", session_id="visitor-a")
-    alone = seed_bot.ask("要怎么缓解", session_id="visitor-b")
-    assert [t.question for t in seed_bot.sessions.recent("visitor-b")] == ["要怎么缓解"]
-    assert alone.session_id == "visitor-b"
+    first = seed_bot.ask("腰椎微创手术后腰酸是怎么回事")
+    other = seed_bot.ask("你好")
+    alone = seed_bot.ask("要怎么缓解", session_id=other.session_id)
+    assert alone.session_id == other.session_id != first.session_id
+    assert [t.question for t in seed_bot.sessions.recent(other.session_id)] == ["你好",
+                                                                                "要怎么缓解"]
+
+
+def test_session_ids_are_issued_by_the_bot_and_owned_by_their_channel(seed_bot):
+    web = seed_bot.ask("腰椎微创手术后腰酸是怎么回事", channel="web")
+    assert re.fullmatch(r"web:[0-9a-f]{32}\.[0-9a-f]{20}", web.session_id)
+    wechat = seed_bot.session_for("wechat-mp", "clinic:oUser1")
+    assert wechat == seed_bot.session_for("wechat-mp", "clinic:oUser1")  # stable per user
+    seed_bot.ask("腰椎微创手术后腰酸是怎么回事", wechat, channel="wechat-mp")
+    body, _, mac = web.session_id.rpartition(".")
+    tampered = f"{body}.{'0' * len(mac)}"
+    for foreign, channel in ((wechat, "web"), ("wechat-mp:clinic:oUser1", "web"),
+                             (web.session_id, "wechat-mp"), (tampered, "web"),
+                             ("web:made-up-by-a-client", "web")):
+        reply = seed_bot.ask("要怎么缓解", foreign, channel=channel)
+        assert reply.session_id != foreign and reply.session_id.startswith(channel + ":")
+        # A new conversation: the other one's context was neither read nor written.
+        assert [t.question for t in seed_bot.sessions.recent(reply.session_id)] == ["要怎么缓解"]
+    for own in (web.session_id, wechat):
+        assert len(seed_bot.sessions.recent(own)) == 1
+    assert seed_bot.ask("要怎么缓解", web.session_id, channel="web").session_id == web.session_id
+
+
+def test_lone_surrogates_are_refused_before_any_work(seed_bot):
+    with pytest.raises(InputError, match="Unicode"):
+        seed_bot.ask("back pain \ud800 help")
 
 
 @pytest.mark.parametrize("message", ["", "   ", "\x00\x01", "腰" * 1001, 42, None])

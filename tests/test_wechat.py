@@ -22,6 +22,9 @@ from web.wechat.simulate import SimulatedWeChat
 MP = WeChatAccount(kind="mp", name="clinic", token="mpToken123",
                    aes_key="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", app_id="wxclinic0001")
 MP_PLAIN = WeChatAccount(kind="mp", name="plain", token="plainToken9", app_id="wxplain00002")
+MP_COMPATIBLE = WeChatAccount(kind="mp", name="compat", token="compatToken7",
+                              aes_key="ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut",
+                              app_id="wxcompat0003", accept_plaintext=True)
 WECOM = WeChatAccount(kind="wecom", name="hospital", token="QDG6eK",
                       aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
                       app_id="wx5823bf96d3bd56c7", agent_id="1000002")
@@ -48,7 +51,8 @@ def wechat_bot(own_seed_bot):
 
 def _app(bot, **overrides):
     settings = bot.settings.model_copy(update={
-        "wechat_accounts": [MP, MP_PLAIN, WECOM], "rate_limit_per_minute": 0, **overrides})
+        "wechat_accounts": [MP, MP_PLAIN, MP_COMPATIBLE, WECOM], "rate_limit_per_minute": 0,
+        **overrides})
     return create_app(settings, bot=bot)
 
 
@@ -73,11 +77,11 @@ def _ask(client, sim: SimulatedWeChat, message_xml: str) -> dict[str, str]:
 
 
 def _exchanges(bot, channel: str, account: str, user: str) -> list[dict]:
-    return bot.logstore.session_exchanges(f"{channel}:{account}:{user}")
+    return bot.logstore.session_exchanges(bot.session_for(channel, f"{account}:{user}"))
 
 
 ENDPOINTS = [
-    pytest.param(MP, False, "wechat-mp", id="official-account-plain"),
+    pytest.param(MP_PLAIN, False, "wechat-mp", id="official-account-plain"),
     pytest.param(MP, True, "wechat-mp", id="official-account-safe-mode"),
     pytest.param(WECOM, True, "wecom", id="wecom"),
 ]
@@ -231,7 +235,8 @@ def test_event_retries_are_deduplicated_by_sender_and_time(client):
 def test_an_answer_not_ready_in_time_gets_success_and_is_still_logged(wechat_bot):
     with TestClient(_app(wechat_bot, wechat_reply_budget_seconds=0.001)) as slow:
         sim = _sim(MP)
-        message = sim.text(QUESTION, "impatient-user", msg_id="7302")
+        # Worded as no other test asks it: its vectors are computed, not remembered.
+        message = sim.text("确诊了脑膜瘤，以后要怎么随访？", "impatient-user", msg_id="7302")
         assert _post(slow, sim, message).text == "success"
         deadline = time.monotonic() + 30
         while not _exchanges(wechat_bot, "wechat-mp", "clinic", "impatient-user"):
@@ -252,9 +257,91 @@ def test_retries_reaching_another_worker_are_deduplicated_through_redis(wechat_b
     assert len(_exchanges(wechat_bot, "wecom", "hospital", "two-workers-user")) == 1
 
 
+# ---------------------------------------------------------------- forgeries
+def _forged(sim: SimulatedWeChat, user: str) -> bytes:
+    return sim.text("腰椎间盘突出症的症状有哪些", user).encode()
+
+
+@pytest.mark.parametrize("encrypt_type", ["raw", None], ids=["raw", "no-encrypt-type"])
+def test_an_account_with_an_aes_key_refuses_plaintext(client, wechat_bot, encrypt_type):
+    """A genuine safe-mode callback's query string (its `signature` covers only token,
+    timestamp and nonce) with a forged plaintext body and someone else's openid."""
+    sim = _sim(MP)
+    params, _ = sim.request(sim.text(QUESTION, "real-user"))
+    params.pop("msg_signature")
+    params.pop("encrypt_type")
+    if encrypt_type:
+        params["encrypt_type"] = encrypt_type
+    response = client.post(sim.path, params=params, content=_forged(sim, "spoofed-openid"))
+    assert response.status_code == 403 and "encrypted" in response.text
+    assert _exchanges(wechat_bot, "wechat-mp", "clinic", "spoofed-openid") == []
+
+
+def test_compatible_mode_takes_plaintext_only_when_turned_on(client, wechat_bot):
+    for encrypt in (False, True):
+        sim = _sim(MP_COMPATIBLE, encrypt)
+        assert "随访" in _ask(client, sim, sim.text(QUESTION, f"compat-{encrypt}"))["Content"]
+        assert len(_exchanges(wechat_bot, "wechat-mp", "compat", f"compat-{encrypt}")) == 1
+
+
+def test_a_verification_url_reused_as_a_post_is_refused(client, wechat_bot):
+    sim = _sim(MP_PLAIN, encrypt=False)
+    params = sim.verification("5566778899")
+    assert client.get(sim.path, params=params).text == "5566778899"
+    reused = {k: v for k, v in params.items() if k != "echostr"}
+    response = client.post(sim.path, params=reused, content=_forged(sim, "forged-user"))
+    assert response.status_code == 403 and "used already" in response.text
+    assert _exchanges(wechat_bot, "wechat-mp", "plain", "forged-user") == []
+
+
+def test_a_signed_url_is_accepted_once_whatever_the_body(client, wechat_bot):
+    sim = _sim(MP_PLAIN, encrypt=False)
+    params, body = sim.request(sim.text(QUESTION, "genuine-user", msg_id="9901"))
+    first = client.post(sim.path, params=params, content=body)
+    assert first.status_code == 200 and "随访" in first.text
+    # Within the 300 s window, with a new body and MsgId: refused, nothing logged.
+    forged = sim.text("腰椎间盘突出症的症状有哪些", "forged-user-2", msg_id="9902").encode()
+    response = client.post(sim.path, params=params, content=forged)
+    assert response.status_code == 403 and "used already" in response.text
+    assert _exchanges(wechat_bot, "wechat-mp", "plain", "forged-user-2") == []
+    # The same request again byte for byte (WeChat's retry) gets the same answer, once.
+    again = client.post(sim.path, params=params, content=body)
+    assert again.status_code == 200 and again.text == first.text
+    assert len(_exchanges(wechat_bot, "wechat-mp", "plain", "genuine-user")) == 1
+
+
+def test_a_signed_url_used_on_one_worker_is_refused_on_another(wechat_bot):
+    sim = _sim(MP_PLAIN, encrypt=False)
+    params, body = sim.request(sim.text(QUESTION, "worker-user"))
+    with (TestClient(_app(wechat_bot, redis_url=REDIS_URL)) as one,
+          TestClient(_app(wechat_bot, redis_url=REDIS_URL)) as two):
+        assert one.post(sim.path, params=params, content=body).status_code == 200
+        forged = two.post(sim.path, params=params, content=_forged(sim, "worker-forger"))
+    assert forged.status_code == 403
+    assert _exchanges(wechat_bot, "wechat-mp", "plain", "worker-forger") == []
+
+
+def test_a_web_visitor_cannot_join_a_wechat_conversation(client, wechat_bot):
+    sim = _sim(MP)
+    _ask(client, sim, sim.text("腰椎微创手术后腰酸是怎么回事", "private-user"))
+    session = wechat_bot.session_for("wechat-mp", "clinic:private-user")
+    for guess in (session, "wechat-mp:clinic:private-user"):
+        reply = client.post("/api/chat", json={"message": "要怎么缓解", "session_id": guess})
+        assert reply.status_code == 200
+        assert reply.json()["session_id"] != guess
+        assert reply.json()["session_id"].startswith("web:")
+    # The WeChat user's conversation was neither read nor written from the web.
+    assert [t.question for t in wechat_bot.sessions.recent(session)] == [
+        "腰椎微创手术后腰酸是怎么回事"]
+    assert [e["channel"] for e in wechat_bot.logstore.session_exchanges(session)] == [
+        "wechat-mp"]
+    follow = _ask(client, sim, sim.text("要怎么缓解", "private-user"))["Content"]
+    assert "1.「" in follow  # and on WeChat it still continues
+
+
 # ---------------------------------------------------------------- refusals
 def test_stale_timestamp_and_wrong_signature_are_refused(client):
-    for account, encrypt in ((MP, False), (MP, True), (WECOM, True)):
+    for account, encrypt in ((MP_PLAIN, False), (MP, True), (WECOM, True)):
         sim = _sim(account, encrypt)
         stale = _post(client, sim, sim.text("腰痛"), timestamp=int(time.time()) - 301)
         assert stale.status_code == 403 and "timestamp" in stale.text
@@ -316,7 +403,7 @@ def test_broken_encrypted_bodies_get_400(client, account):
 
 
 def test_an_oversized_body_is_refused_before_parsing(client):
-    sim = _sim(MP, encrypt=False)
+    sim = _sim(MP_PLAIN, encrypt=False)
     params, _ = sim.request("<xml/>")
     huge = b"<xml><Content>" + b"a" * 20_000 + b"</Content></xml>"
     assert client.post(sim.path, params=params, content=huge).status_code == 413
@@ -329,7 +416,7 @@ def test_an_oversized_body_is_refused_before_parsing(client):
 
 
 def test_malformed_sender_and_unknown_encrypt_type_get_400(client):
-    sim = _sim(MP, encrypt=False)
+    sim = _sim(MP_PLAIN, encrypt=False)
     response = _post(client, sim, sim.text("腰痛", user="bad user<>"))
     assert response.status_code == 400
     params, body = sim.request(sim.text("腰痛"))

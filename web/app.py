@@ -16,14 +16,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from bot.config import Settings
-from bot.errors import BotError, IndexStoreError, InputError, LogStoreError, UnknownReplyError
+from bot.errors import (
+    BotError,
+    IndexStoreError,
+    InputError,
+    LogStoreError,
+    UnknownReplyError,
+    check_unicode,
+)
 from bot.models import Lang, Reply
+from bot.sessions import SESSION_ID
 from web.admin.routes import add_admin_routes
-from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, client_address, client_hash
+from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, Proxies, client_hash
 from web.ratelimit import make_rate_limiter
 from web.wechat.routes import add_wechat_routes
 
@@ -34,18 +42,61 @@ MAX_BODY_BYTES = 64 * 1024
 # memory (a malloc arena each) and queueing inside the process instead of before it.
 ANSWER_THREADS = 2
 STATIC = Path(__file__).parent / "static"
+# How uvicorn must run the app (faqbot serve, the tests): uvicorn's own proxy_headers would
+# rewrite the client address from X-Forwarded-For on any loopback connection, whatever our
+# settings say; forwarding headers are read by web.middleware.Proxies alone.
+UVICORN_OPTIONS: dict[str, Any] = {"proxy_headers": False, "access_log": False,
+                                   "timeout_keep_alive": 5}
 
 
-class ChatRequest(BaseModel):
-    message: str = Field(description="The visitor's message, in Chinese or English.")
-    session_id: str | None = Field(None, description="Continue a conversation; omit to start "
-                                   "one (the reply carries the new id).")
+def _real_unicode(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            check_unicode(value, "text")
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+# Every text field is checked as real Unicode before any work (a lone surrogate in JSON,
+# "\ud800", once reached the encoder and became a 500).
+Text = Annotated[str, AfterValidator(_real_unicode)]
+
+
+_VISIBLE = r"[^\s\x00-\x1f\x7f]"  # somewhere in the text: not only spaces and controls
+
+
+def chat_request_model(max_chars: int) -> type[BaseModel]:
+    """The chat request as this server accepts it: the schema states the same limits."""
+
+    class ChatRequest(BaseModel):
+        message: Text = Field(min_length=1, max_length=max_chars, pattern=_VISIBLE,
+                              description="The visitor's message, in Chinese or English: "
+                              "at least one character that is not a space or a control "
+                              "character.")
+        session_id: str | None = Field(
+            None, max_length=128, pattern=SESSION_ID.pattern,
+            description="Continue a conversation with the id a previous reply carried; "
+            "omit to start one. An id this server did not issue for the web starts a new "
+            "conversation (the reply carries its id).")
+
+    return ChatRequest
 
 
 class FeedbackRequest(BaseModel):
     reply_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     rating: Literal["up", "down"]
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    """Every refusal (4xx) and failure (5xx): one human-readable sentence."""
+
+    detail: str
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody} for status in statuses}
 
 
 class Suggestions(BaseModel):
@@ -79,9 +130,8 @@ BotDep = Annotated[Any, Depends(get_bot)]
 
 
 def rate_limited(request: Request) -> None:
-    settings: Settings = request.app.state.settings
     wait = request.app.state.rate_limiter.acquire(client_hash(
-        client_address(request.scope, settings.trust_proxy_headers), request.app.state.salt))
+        request.app.state.proxies.client(request.scope), request.app.state.salt))
     if wait > 0:
         seconds = max(1, round(wait))
         raise HTTPException(429, f"too many requests: wait {seconds} s and try again",
@@ -120,11 +170,13 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
         yield
         app.state.answer_pool.shutdown(wait=False)
 
-    app = FastAPI(title="faqbot", version="0.1.0", lifespan=lifespan,
+    # No trailing-slash redirects: Starlette builds them from the Host header.
+    app = FastAPI(title="faqbot", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
                   description="Bilingual medical FAQ bot: answers quote their sources.")
     app.state.bot = bot
     app.state.settings = settings
     app.state.salt = settings.client_salt_bytes()
+    app.state.proxies = Proxies(settings.proxy_networks())
     app.state.answer_pool = ThreadPoolExecutor(ANSWER_THREADS, thread_name_prefix="answer")
     app.state.rate_limiter = make_rate_limiter(settings.rate_limit_per_minute,
                                                settings.redis_url)
@@ -136,8 +188,7 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["content-type"], max_age=600)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(AccessLogMiddleware, trust_proxy_headers=settings.trust_proxy_headers,
-                       salt=app.state.salt)
+    app.add_middleware(AccessLogMiddleware, proxies=app.state.proxies, salt=app.state.salt)
 
     _add_error_handlers(app)
     _add_api_routes(app, settings, app.state.answer_pool)
@@ -153,7 +204,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         problems = []
         for error in exc.errors():
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-            problems.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+            said = error.get("msg", "invalid")
+            if where == "message" and error.get("type") in ("string_too_short",
+                                                            "string_pattern_mismatch"):
+                said = "empty (no visible character)"
+            problems.append(f"{where or 'body'}: {said}")
         return JSONResponse({"detail": "; ".join(problems) or "invalid request"}, 422)
 
     @app.exception_handler(InputError)
@@ -188,21 +243,24 @@ def _add_api_routes(app: FastAPI, settings: Settings, pool: ThreadPoolExecutor) 
         except TimeoutError:
             raise HTTPException(504, "the bot took too long to answer; try again") from None
 
-    @app.post("/api/chat", response_model=Reply, dependencies=limited,
-              responses={413: {}, 422: {}, 429: {}, 504: {}})
-    async def chat(body: ChatRequest, bot: BotDep) -> Reply:
+    async def chat(body, bot: BotDep) -> Reply:
         """Ask a question; the reply quotes the sources (or falls back), in the visitor's
         language."""
         return await within_time_limit(bot.ask, body.message, body.session_id, "web")
 
+    # The request model states this server's own message limit, so it is made here.
+    chat.__annotations__["body"] = chat_request_model(settings.max_message_chars)
+    app.add_api_route("/api/chat", chat, methods=["POST"], response_model=Reply,
+                      dependencies=limited, responses=_errors(400, 413, 422, 429, 500, 503, 504))
+
     @app.post("/api/feedback", status_code=204, dependencies=limited,
-              responses={404: {}, 422: {}, 429: {}})
+              responses=_errors(400, 404, 413, 422, 429, 503, 504))
     async def rate_reply(body: FeedbackRequest, bot: BotDep) -> Response:
         """Thumbs up/down (and an optional comment) on a reply; the latest rating counts."""
         await within_time_limit(bot.feedback, body.reply_id, body.rating, body.comment)
         return Response(status_code=204)
 
-    @app.get("/api/suggestions", response_model=Suggestions)
+    @app.get("/api/suggestions", response_model=Suggestions, responses=_errors(422))
     async def suggestions(bot: BotDep, lang: Annotated[Lang, Query()] = "zh",
                           k: Annotated[int, Query(ge=1, le=10)] = 5) -> Suggestions:
         """Starter questions the corpus can answer, for a welcome screen."""

@@ -7,6 +7,8 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,14 +62,61 @@ class BodyLimitMiddleware:
                 await _send_json(send, 413, {"detail": exc.detail})
 
 
+class Proxies:
+    """Who a request comes from. The connection's peer, unless that peer is one of the
+    trusted reverse proxies (settings): then the X-Forwarded-For address the proxies saw,
+    read from the right and skipping the trusted ones, since whatever a client writes
+    into the header itself stands to the left of what its proxy appends."""
+
+    def __init__(self, networks: Sequence[IPv4Network | IPv6Network] = ()) -> None:
+        self.networks = list(networks)
+
+    def client(self, scope: Scope) -> str:
+        peer = _peer(scope)
+        if not self._trusted(peer):
+            return peer
+        hops = [hop.strip() for value in _headers(scope, b"x-forwarded-for")
+                for hop in value.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop[:64]
+        return hops[0][:64] if hops else peer
+
+    def https(self, scope: Scope) -> bool:
+        """Did the client use HTTPS (to us, or to a trusted proxy that says so)?"""
+        if scope.get("scheme") == "https":
+            return True
+        if not self._trusted(_peer(scope)):
+            return False
+        proto = list(_headers(scope, b"x-forwarded-proto"))
+        return bool(proto) and proto[-1].split(",")[-1].strip().lower() == "https"
+
+    def _trusted(self, address: str) -> bool:
+        if not self.networks:
+            return False
+        try:
+            ip = ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+
+def _peer(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _headers(scope: Scope, name: bytes) -> list[str]:
+    return [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+
+
 class AccessLogMiddleware:
     """One JSON line per request: method, path (no query string: it may carry signatures),
     status, duration, a salted hash of the client address. Never a body."""
 
-    def __init__(self, app: ASGIApp, trust_proxy_headers: bool = False,
-                 salt: bytes = b"") -> None:
+    def __init__(self, app: ASGIApp, proxies: Proxies, salt: bytes = b"") -> None:
         self.app = app
-        self.trust_proxy_headers = trust_proxy_headers
+        self.proxies = proxies
         self.salt = salt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,18 +140,8 @@ class AccessLogMiddleware:
                     "ts": round(time.time(), 3), "method": scope["method"],
                     "path": scope["path"][:200], "status": status,
                     "ms": round((time.perf_counter() - start) * 1000, 1),
-                    "client": client_hash(client_address(scope, self.trust_proxy_headers),
-                                          self.salt),
+                    "client": client_hash(self.proxies.client(scope), self.salt),
                 }))
-
-
-def client_address(scope: Scope, trust_proxy_headers: bool) -> str:
-    if trust_proxy_headers:
-        forwarded = dict(scope["headers"]).get(b"x-forwarded-for")
-        if forwarded:
-            return forwarded.decode("latin-1").split(",")[0].strip()
-    client = scope.get("client")
-    return client[0] if client else "unknown"
 
 
 def client_hash(address: str, salt: bytes) -> str:

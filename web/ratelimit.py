@@ -79,9 +79,10 @@ class RedisWindowLimiter:
         return max(1.0, math.ceil((window + 1) * 60 - now))
 
 
-def make_rate_limiter(per_minute: int, redis_url: str | None) -> RateLimiter:
+def make_rate_limiter(per_minute: int, redis_url: str | None,
+                      prefix: str = "faqbot:rate:") -> RateLimiter:
     if per_minute <= 0:
         return NoLimit()
     if redis_url:
-        return RedisWindowLimiter(redis_url, per_minute)
+        return RedisWindowLimiter(redis_url, per_minute, prefix)
     return TokenBucketLimiter(per_minute)

@@ -27,6 +27,7 @@ from bot.language import has_cjk
 from bot.operators import OperatorSession, OperatorStore
 from bot.review import Filters, Review, dashboard, unanswered_groups
 from web.admin import charts
+from web.admin.login import Busy, LoginGuard
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inl
            "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "same-origin"}
+_LOGIN_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -74,6 +76,8 @@ CheckedOperator = Annotated[OperatorSession, Depends(check_csrf)]
 
 
 def add_admin_routes(app: FastAPI) -> None:
+    app.state.login_guard = LoginGuard(app.state.settings, app.state.salt)
+
     @app.exception_handler(NotLoggedIn)
     async def not_logged_in(request: Request, exc: NotLoggedIn) -> Response:
         if request.method == "GET" and not request.url.path.startswith("/admin/export"):
@@ -87,7 +91,9 @@ def add_admin_routes(app: FastAPI) -> None:
         return response
 
     @app.get("/admin", include_in_schema=False)
+    @app.get("/admin/", include_in_schema=False)
     async def admin_home(operator: Operator) -> Response:
+        # A relative Location: never built from the request's Host header.
         return RedirectResponse("/admin/dashboard", 303)
 
     @app.get("/admin/dashboard", include_in_schema=False)
@@ -110,11 +116,15 @@ def add_admin_routes(app: FastAPI) -> None:
     async def login_form(request: Request) -> Response:
         return login_page(request)
 
-    def login_page(request: Request, error: str | None = None) -> Response:
-        token = secrets.token_urlsafe(24)
+    def login_page(request: Request, error: str | None = None, status: int = 401) -> Response:
+        # The login form's token stays what the browser's cookie holds (other tabs and a
+        # second try keep working); a new browser gets a new one.
+        token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not _LOGIN_TOKEN.match(token):
+            token = secrets.token_urlsafe(24)
         response = page(request, "login.html", {"title": "Log in", "csrf_token": token,
                                                 "error": error, "operator": None},
-                        401 if error else 200)
+                        status if error else 200)
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                             secure=_https(request), path="/admin")
         return response
@@ -126,8 +136,21 @@ def add_admin_routes(app: FastAPI) -> None:
         cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not cookie or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
             raise HTTPException(403, "CSRF token missing or wrong; reload the login page")
+        guard: LoginGuard = request.app.state.login_guard
+        wait = guard.wait_seconds(request.app.state.proxies.client(request.scope), username)
+        if wait:
+            response = login_page(request, f"Too many login attempts: wait {wait} s.", 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         operators = _operators(request)
-        token = await run_in_threadpool(operators.login, username, password)
+        try:
+            async with guard.password_check():
+                token = await run_in_threadpool(operators.login, username, password)
+        except Busy:
+            response = login_page(request, "The console is busy: try again in a few seconds.",
+                                  503)
+            response.headers["Retry-After"] = "5"
+            return response
         if token is None:
             return login_page(request, "Wrong username or password, or too many attempts: "
                               "wait 15 minutes.")
@@ -337,9 +360,7 @@ def _int(value: str | None, default: int) -> int:
 
 
 def _https(request: Request) -> bool:
-    trust = request.app.state.settings.trust_proxy_headers
-    return request.url.scheme == "https" or (
-        trust and request.headers.get("x-forwarded-proto") == "https")
+    return request.app.state.proxies.https(request.scope)
 
 
 def _csv(rows):

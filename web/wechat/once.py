@@ -1,7 +1,8 @@
-"""Answer each WeChat message once. WeChat retries a callback it got no reply to within 5 s
-(up to three times, same MsgId): a retry joins the answer already being computed, or gets
-the one already given, instead of asking the bot again. In process by default; through
-Redis when configured, so a retry that reaches another worker is deduplicated too."""
+"""Once only. Each signed callback URL is accepted once (SignedOnce), and each WeChat message
+is answered once (ReplyCache). WeChat retries a callback it got no reply to within 5 s (up
+to three times, same MsgId): a retry joins the answer already being computed, or gets the
+one already given, instead of asking the bot again. In process by default; through Redis
+when configured, so what reaches another worker counts too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 import redis.asyncio
@@ -45,10 +46,7 @@ class LocalReplyCache:
     async def answer_once(self, key: str, work: Work, pool: Executor,
                           budget: float) -> str | None:
         # Only the event loop's thread touches _entries: no lock needed.
-        now = time.monotonic()
-        while self._entries and (len(self._entries) >= self.max_entries
-                                 or now - next(iter(self._entries.values()))[0] > self.ttl):
-            self._entries.popitem(last=False)
+        now = _evict_stale(self._entries, self.ttl, self.max_entries)
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = (now, pool.submit(work))
@@ -114,5 +112,58 @@ async def _within(future: asyncio.Future, budget: float) -> str | None:
         raise NotReady from None
 
 
+def _evict_stale(entries: OrderedDict[str, tuple[float, Any]], ttl: float,
+                 max_entries: int) -> float:
+    """Drop the oldest entries (first in, first out) while they are older than `ttl` or
+    there are too many; the time now."""
+    now = time.monotonic()
+    while entries and (len(entries) >= max_entries
+                       or now - next(iter(entries.values()))[0] > ttl):
+        entries.popitem(last=False)
+    return now
+
+
 def make_reply_cache(redis_url: str | None) -> ReplyCache:
     return RedisReplyCache(redis_url) if redis_url else LocalReplyCache()
+
+
+class SignedOnce:
+    """A signature/timestamp/nonce triple is accepted once, whatever the body: a captured
+    callback URL cannot carry a forged message, nor can a URL-verification GET be reused
+    as a POST. The same request sent again byte for byte (a retry) is let through: its
+    MsgId makes it the same answer, not a new message. Entries live as long as a
+    timestamp is accepted; in Redis when configured (falling back to the process while
+    Redis is unreachable), so every worker and replica refuses a reuse."""
+
+    def __init__(self, ttl_seconds: int, redis_url: str | None = None,
+                 prefix: str = "faqbot:wechat-signed:", max_entries: int = 200_000) -> None:
+        self.ttl = ttl_seconds
+        self.prefix = prefix
+        self.max_entries = max_entries
+        self._seen: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._redis = (redis.asyncio.Redis.from_url(redis_url, socket_timeout=1,
+                                                    socket_connect_timeout=1)
+                       if redis_url else None)
+
+    async def first_use(self, key: str, request_digest: str) -> bool:
+        """True if `key` is new (now taken by this request) or was taken by this same
+        request; False if another request used it."""
+        if self._redis is not None:
+            try:
+                name = self.prefix + key
+                if await self._redis.set(name, request_digest, nx=True, ex=self.ttl):
+                    return True
+                stored = await self._redis.get(name)
+                return stored is None or stored.decode() == request_digest
+            except (RedisError, OSError) as exc:
+                log.warning("wechat signed-once cache: Redis unreachable (%s); checking in "
+                            "process", exc)
+        return self._first_use_here(key, request_digest)
+
+    def _first_use_here(self, key: str, request_digest: str) -> bool:
+        now = _evict_stale(self._seen, self.ttl, self.max_entries)
+        entry = self._seen.get(key)
+        if entry is None:
+            self._seen[key] = (now, request_digest)
+            return True
+        return entry[1] == request_digest

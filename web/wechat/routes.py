@@ -5,6 +5,7 @@ with a one-line reason or WeChat's "success"; never a 500, never a stack trace."
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
@@ -28,7 +29,7 @@ from web.wechat.crypto import (
     sign,
     signature_matches,
 )
-from web.wechat.once import NotReady, ReplyCache, make_reply_cache
+from web.wechat.once import NotReady, ReplyCache, SignedOnce, make_reply_cache
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,9 @@ def add_wechat_routes(app: FastAPI, settings: Settings) -> None:
         raise ValueError("two WeChat accounts of the same kind share a name")
     accounts = [Account(a, MessageCipher(a.aes_key, a.app_id) if a.aes_key else None)
                 for a in configured]
-    callbacks = WeChatCallbacks(accounts, settings, make_reply_cache(settings.redis_url))
+    callbacks = WeChatCallbacks(accounts, settings, make_reply_cache(settings.redis_url),
+                                SignedOnce(2 * settings.wechat_max_clock_skew_seconds,
+                                           settings.redis_url))
     app.state.wechat = callbacks
     if any(a.config.kind == "mp" for a in accounts):
         app.add_api_route("/wechat/mp", callbacks.mp_verify, methods=["GET"],
@@ -95,10 +98,12 @@ def _guarded(handler: Callable[..., Awaitable[Response]]):
 
 
 class WeChatCallbacks:
-    def __init__(self, accounts: list[Account], settings: Settings, cache: ReplyCache) -> None:
+    def __init__(self, accounts: list[Account], settings: Settings, cache: ReplyCache,
+                 signed_once: SignedOnce) -> None:
         self.accounts = accounts
         self.settings = settings
         self.cache = cache
+        self.signed_once = signed_once
 
     # ------------------------------------------------------------ Official Account
     @_guarded
@@ -106,7 +111,8 @@ class WeChatCallbacks:
         timestamp, nonce = self._fresh_params(request)
         signature = _param(request, "signature", _SIGNATURE)
         echostr = _param(request, "echostr", max_length=512)
-        self._by_signature("mp", signature, timestamp, nonce)
+        account = self._by_signature("mp", signature, timestamp, nonce)
+        await self._once(account, timestamp, nonce, f"GET {echostr}".encode())
         return PlainTextResponse(echostr)
 
     @_guarded
@@ -119,10 +125,14 @@ class WeChatCallbacks:
         if encrypt_type == "raw":  # the signature does not cover the body: check it first
             account = self._by_signature("mp", _param(request, "signature", _SIGNATURE),
                                          timestamp, nonce)
+            if account.cipher is not None and not account.config.accept_plaintext:
+                raise SignatureError("this account accepts encrypted (safe mode) callbacks "
+                                     "only")
             message = messages.parse(body)
         else:
             account, message = self._open("mp", request, messages.parse(body), timestamp,
                                           nonce)
+        await self._once(account, timestamp, nonce, b"POST " + body)
         return await self._respond(request, account, message, encrypted=encrypt_type == "aes")
 
     # ------------------------------------------------------------ WeCom
@@ -130,15 +140,17 @@ class WeChatCallbacks:
     async def wecom_verify(self, request: Request) -> Response:
         timestamp, nonce = self._fresh_params(request)
         echostr = _param(request, "echostr", max_length=1024)
-        _, plain = self._decrypt("wecom", _param(request, "msg_signature", _SIGNATURE),
-                                 timestamp, nonce, echostr)
+        account, plain = self._decrypt("wecom", _param(request, "msg_signature", _SIGNATURE),
+                                       timestamp, nonce, echostr)
+        await self._once(account, timestamp, nonce, f"GET {echostr}".encode())
         return PlainTextResponse(plain)
 
     @_guarded
     async def wecom_message(self, request: Request) -> Response:
         timestamp, nonce = self._fresh_params(request)
-        envelope = messages.parse(await _body(request))
-        account, message = self._open("wecom", request, envelope, timestamp, nonce)
+        body = await _body(request)
+        account, message = self._open("wecom", request, messages.parse(body), timestamp, nonce)
+        await self._once(account, timestamp, nonce, b"POST " + body)
         agent = account.config.agent_id
         if agent and message.get("AgentID", agent) != agent:
             raise ReceiverMismatch("message is for another AgentID")
@@ -151,6 +163,13 @@ class WeChatCallbacks:
         if abs(time.time() - int(timestamp)) > self.settings.wechat_max_clock_skew_seconds:
             raise SignatureError("timestamp is too far from now (replayed or clock skew)")
         return timestamp, nonce
+
+    async def _once(self, account: Account, timestamp: str, nonce: str,
+                    request: bytes) -> None:
+        """Refuse a signed timestamp and nonce already used by another request."""
+        key = f"{account.config.kind}:{account.config.name}:{timestamp}:{nonce}"
+        if not await self.signed_once.first_use(key, hashlib.sha256(request).hexdigest()):
+            raise SignatureError("this signed URL was used already (a replay)")
 
     def _by_signature(self, kind: str, signature: str, timestamp: str, nonce: str,
                       *extra: str) -> Account:
@@ -226,7 +245,7 @@ class WeChatCallbacks:
             question = message.get("Content", "")
         else:
             return lambda: text.TEXT_ONLY
-        session = f"{account.channel}:{account.config.name}:{user}"
+        session = bot.session_for(account.channel, f"{account.config.name}:{user}")
         return lambda: _answer(bot, question, session, account.channel)
 
 
