@@ -5,7 +5,9 @@ grow with what it holds: 1,000 random Chinese characters once took 10-15 s of CP
 the encoder read all of them (its cost grows with the square of the tokens) and every
 character pair became a search term. Real questions are far inside these bounds (the
 longest of the 300 evaluation questions is 27 tokens), so they change no answer; the
-worst case is measured in docs/benchmarks.md ("Cost per message, adversarial").
+worst case is measured in docs/benchmarks.md (section "cost"). What stays linear in the
+message (the red-flag patterns, cutting it into words) grows with
+FAQBOT_MAX_MESSAGE_CHARS, measured at its default of 1,000.
 """
 
 from __future__ import annotations
