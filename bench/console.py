@@ -22,8 +22,8 @@ from common import CACHE, percentile, questions, report, seed_bot
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
 
-from bot.logstore import LogStore, exchanges
-from bot.operators import OperatorStore
+from backoffice.logstore import LogStore, exchanges
+from backoffice.operators import OperatorStore
 from web.app import create_app
 
 PASSWORD = "bench password 1"
@@ -84,7 +84,7 @@ def fill(url: str, samples: list[tuple[str, object]], rows: int) -> None:
 
 
 def _insert(store: LogStore, batch: list[dict], ratings: list[dict]) -> None:
-    from bot.logstore import feedback
+    from backoffice.logstore import feedback
 
     with store.engine.begin() as conn:
         if batch:

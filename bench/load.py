@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common import CACHE, ROOT, cpu_seconds, questions, report, rss_mb, seed_server
 
-from bot.logstore import LogStore
+from backoffice.logstore import LogStore
 
 CONCURRENCY = (1, 8, 32)
 
@@ -126,7 +126,7 @@ def main() -> None:
 def _count_logged(log_db: Path) -> int:
     from sqlalchemy import func, select
 
-    from bot.logstore import exchanges
+    from backoffice.logstore import exchanges
 
     store = LogStore(f"sqlite:///{log_db}")
     with store.engine.connect() as conn:

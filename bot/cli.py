@@ -183,7 +183,7 @@ def log_purge(days: Annotated[int | None, typer.Option(
         index: IndexOpt = None) -> None:
     """Delete logged exchanges (and their ratings) older than the retention period; run it
     daily, e.g. from cron."""
-    from bot.logstore import LogStore
+    from backoffice.logstore import LogStore
 
     settings = _settings(None, index)
     try:
@@ -207,8 +207,8 @@ def admin_create_user(username: str, index: IndexOpt = None,
                           "--reset", help="Set a new password for an existing operator")
                       ] = False) -> None:
     """Create an operator who can log in to /admin (or --reset a password)."""
-    from bot.logstore import LogStore
-    from bot.operators import OperatorStore
+    from backoffice.logstore import LogStore
+    from backoffice.operators import OperatorStore
 
     settings = _settings(None, index)
     try:

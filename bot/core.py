@@ -18,9 +18,9 @@ from bot.errors import IndexStoreError, InputError, LogStoreError, check_unicode
 from bot.explain import Explanation, explanation
 from bot.index import Manifest, build_index, built_from, current_path, is_stale, load_index
 from bot.language import QUESTION_LIKE, detect_lang, has_cjk, is_follow_up, same_words_key, warm_up
-from bot.logstore import LogStore
 from bot.models import Chunk, Lang, Passage, Reply, ReplyKind, Turn
 from bot.ranking import Assessment, assess
+from bot.recorder import ExchangeRecorder
 from bot.retrieval import Hit, Retriever
 from bot.sessions import SESSION_ID, SessionIds, SessionStore, make_session_store
 
@@ -58,7 +58,8 @@ class Decision:
 
 class Bot:
     def __init__(self, retriever: Retriever, settings: Settings,
-                 sessions: SessionStore | None = None, logstore: LogStore | None = None) -> None:
+                 sessions: SessionStore | None = None,
+                 logstore: ExchangeRecorder | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
         self.logstore = logstore  # None: exchanges are not recorded (CLI, evaluation)
@@ -75,7 +76,7 @@ class Bot:
     def load(cls, index_dir: Path | str | None = None, corpus_dir: Path | str | None = None,
              settings: Settings | None = None, embedder: Embedder | None = None,
              build: bool = True, sessions: SessionStore | None = None,
-             logstore: LogStore | None = None) -> Bot:
+             logstore: ExchangeRecorder | None = None) -> Bot:
         """Load the index, building it first when it is missing or stale (and `build`).
 
         The corpus is the one given (argument or FAQBOT_CORPUS_DIR); without one, the

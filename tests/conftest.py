@@ -80,9 +80,9 @@ def make_settings(tmp_path, cache_dir):
 def own_seed_bot(tmp_path_factory, cache_dir, embedder):
     """Makes a bot of the module's own over a copy of the seed corpus (plus any Q&A entries
     given), with a SQLite conversation log: for tests that add to or change the corpus."""
+    from backoffice.logstore import LogStore
     from bot.config import Settings
     from bot.core import Bot
-    from bot.logstore import LogStore
 
     def make(name: str, entries: tuple[dict, ...] | list[dict] = (), **settings_overrides):
         corpus = tmp_path_factory.mktemp(f"{name}-corpus")
@@ -103,8 +103,8 @@ def own_seed_bot(tmp_path_factory, cache_dir, embedder):
 @pytest.fixture
 def web_bot(seed_bot, seed_settings, tmp_path):
     """The seed bot as the web service runs it: its own sessions and a fresh SQLite log."""
+    from backoffice.logstore import LogStore
     from bot.core import Bot
-    from bot.logstore import LogStore
 
     return Bot(seed_bot.retriever, seed_settings,
                logstore=LogStore(f"sqlite:///{tmp_path}/conversations.sqlite"))

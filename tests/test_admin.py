@@ -12,9 +12,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from backoffice.logstore import LogStore
+from backoffice.operators import MAX_FAILURES, OperatorStore
 from bot.core import Bot
-from bot.logstore import LogStore
-from bot.operators import MAX_FAILURES, OperatorStore
 from tests.conftest import console_login, form_csrf
 from web.app import create_app
 

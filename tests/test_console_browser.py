@@ -19,7 +19,7 @@ ANSWER = "带状疱疹本身不会像感冒一样通过空气传染，但疱液�
 
 @pytest.fixture(scope="module")
 def console_server(own_seed_bot):
-    from bot.operators import OperatorStore
+    from backoffice.operators import OperatorStore
     from web.app import create_app
 
     bot = own_seed_bot("console", rate_limit_per_minute=0)

@@ -10,8 +10,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from backoffice.operators import OperatorStore
 from bot.core import Bot
-from bot.operators import OperatorStore
 from tests.conftest import console_login, form_csrf
 from web.app import create_app
 

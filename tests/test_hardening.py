@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from backoffice.operators import OperatorStore
 from bot.coverage import question_terms
 from bot.limits import LIMITS
-from bot.operators import OperatorStore
 from tests.browser import free_port, start_uvicorn
 from tests.conftest import console_login, form_csrf
 from web.app import create_app

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
+from backoffice.logstore import LogStore
 from bot.errors import InputError, LogStoreError
-from bot.logstore import LogStore
 from bot.models import Passage, Reply
 
 
@@ -136,7 +136,7 @@ def test_retention_purge_removes_only_old_exchanges_and_their_ratings(store):
 
     from sqlalchemy import update
 
-    from bot.logstore import exchanges
+    from backoffice.logstore import exchanges
 
     old, recent = _reply(), _reply()
     for reply in (old, recent):
@@ -185,7 +185,7 @@ def test_concurrent_processes_lose_and_duplicate_nothing(store):
 
     from sqlalchemy import func, select
 
-    from bot.logstore import exchanges
+    from backoffice.logstore import exchanges
 
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_write_from_process, args=(store.url, f"p{n}", 30))

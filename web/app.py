@@ -116,8 +116,8 @@ class Health(BaseModel):
 def load_service_bot(settings: Settings):
     """The Bot as the web service runs it: shared sessions (Redis when configured) and the
     conversation log."""
+    from backoffice.logstore import LogStore
     from bot.core import Bot
-    from bot.logstore import LogStore
 
     return Bot.load(settings=settings, logstore=LogStore(settings.log_database_url()))
 

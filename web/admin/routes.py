@@ -21,11 +21,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from bot.curation import CuratedStore, CuratedText
+from backoffice.curation import CuratedStore, CuratedText
+from backoffice.operators import OperatorSession, OperatorStore
+from backoffice.review import Filters, Review, dashboard, unanswered_groups
 from bot.errors import BotError, InputError
 from bot.language import has_cjk
-from bot.operators import OperatorSession, OperatorStore
-from bot.review import Filters, Review, dashboard, unanswered_groups
 from web.admin import charts
 from web.admin.login import Busy, LoginGuard
 

@@ -2,7 +2,7 @@
 
 SQLAlchemy Core over SQLite by default (a file beside the index, WAL mode) or any database
 URL (PostgreSQL for several replicas). The schema is made by Alembic migrations
-(bot/migrations), run on open. Writes are one short transaction each. Personal data in
+(backoffice/migrations), run on open. Writes are one short transaction each. Personal data in
 questions is masked before it is stored. A write the database refuses goes to a spool file
 and is replayed on the next write, so no exchange is lost while the database is away.
 """
@@ -43,9 +43,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from backoffice.privacy import mask_personal_data
 from bot.errors import InputError, LogStoreError, UnknownReplyError
 from bot.models import Reply
-from bot.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
 

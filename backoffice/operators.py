@@ -1,6 +1,6 @@
 """Operator accounts for the console: argon2 password hashes, lockout after repeated
 failures, server-side sessions (only a hash of the session token is stored) with a CSRF
-token each. Tables live in the conversation log's database (bot/migrations)."""
+token each. Tables live in the conversation log's database (backoffice/migrations)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from backoffice.logstore import LogStore, operator_sessions, operators
 from bot.errors import InputError, LogStoreError
-from bot.logstore import LogStore, operator_sessions, operators
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
+from backoffice.logstore import LogStore, curated
 from bot.errors import InputError
-from bot.logstore import LogStore, curated
 
 CURATED_FILE = "curated.jsonl"
 MAX_CHARS = 4000

@@ -12,8 +12,8 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import func, or_, select, update
 
+from backoffice.logstore import LogStore, exchanges, feedback
 from bot.language import same_words_key
-from bot.logstore import LogStore, exchanges, feedback
 
 PAGE_SIZE = 50
 # Two wordings are one question above this cosine (e5-small, query vectors, both languages).

@@ -1,5 +1,5 @@
 """Alembic environment: migrations run on the connection LogStore hands over (no alembic.ini;
-`bot.logstore.migrate` is the one entry point)."""
+`backoffice.logstore.migrate` is the one entry point)."""
 
 from alembic import context
 
