@@ -1,0 +1,93 @@
+"""What every console page shares: templates and security headers, the operator behind a
+request (session cookie), the CSRF check of forms, the back-office stores of the app, and
+small form and link helpers."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from backoffice.curation import CuratedStore
+from backoffice.operators import OperatorSession, OperatorStore
+from backoffice.review import Review
+
+SESSION_COOKIE = "faqbot_admin"
+LOGIN_CSRF_COOKIE = "faqbot_login_csrf"
+HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
+           "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+           "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "same-origin"}
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+class NotLoggedIn(Exception):
+    pass
+
+
+def page(request: Request, name: str, context: dict[str, Any],
+         status: int = 200) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers.update(HEADERS)
+    return response
+
+
+def operators_of(request: Request) -> OperatorStore:
+    logstore = request.app.state.bot.logstore
+    if logstore is None:
+        raise HTTPException(503, "the console needs the conversation log")
+    return OperatorStore(logstore)
+
+
+def review_of(request: Request) -> Review:
+    return Review(request.app.state.bot.logstore)
+
+
+def curated_of(request: Request) -> CuratedStore:
+    bot = request.app.state.bot
+    return CuratedStore(bot.logstore, bot.settings.corpus_dir)
+
+
+def current_operator(request: Request) -> OperatorSession:
+    session = operators_of(request).session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise NotLoggedIn
+    return session
+
+
+Operator = Annotated[OperatorSession, Depends(current_operator)]
+
+
+def check_csrf(operator: Operator, csrf_token: Annotated[str, Form()] = "") -> OperatorSession:
+    if not hmac.compare_digest(csrf_token.encode(), operator.csrf_token.encode()):
+        raise HTTPException(403, "CSRF token missing or wrong; reload the page")
+    return operator
+
+
+CheckedOperator = Annotated[OperatorSession, Depends(check_csrf)]
+
+
+def back(request: Request, default: str) -> str:
+    """The console page the form was on (never another site's address)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.path.startswith("/admin/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return default
+
+
+def ids(joined: str) -> list[str]:
+    return [i for i in joined.split(",") if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", i)][:5000]
+
+
+def int_param(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 9 else default
+
+
+def https(request: Request) -> bool:
+    return request.app.state.proxies.https(request.scope)
