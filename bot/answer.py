@@ -57,8 +57,11 @@ def quote_span(chunk: Chunk, units: list[tuple[int, int]], scores: list[float],
 
 def make_passage(chunk: Chunk, span: tuple[int, int], score: float) -> Passage:
     start, end = span
-    return Passage(text=chunk.text[start:end].strip(), doc_id=chunk.doc_id, title=chunk.title,
-                   url=chunk.url, date=chunk.date, score=round(float(score), 4))
+    text = chunk.text[start:end]
+    first = start + len(text) - len(text.lstrip())
+    return Passage(text=text.strip(), doc_id=chunk.doc_id, title=chunk.title,
+                   url=chunk.url, date=chunk.date, page=chunk.page_at(first),
+                   score=round(float(score), 4))
 
 
 def overlaps(a: Passage, b: Passage) -> bool:
@@ -89,13 +92,17 @@ def render_answer(lang: Lang, passages: Sequence[Passage], disclaimer: str,
     for number, passage in enumerate(passages, start=1):
         quote = f"「{passage.text}」" if lang == "zh" else f"“{passage.text}”"
         lines.append(f"{number}. {quote}")
-        lines.append(f"   — {SOURCE_LABEL[lang]}: {source_line(passage)}")
+        lines.append(f"   — {SOURCE_LABEL[lang]}: {source_line(passage, lang)}")
     lines += ["", disclaimer]
     return "\n".join(lines)
 
 
-def source_line(passage: Passage) -> str:
-    details = [d for d in (passage.url, passage.date) if d]
+PAGE_LABEL = {"zh": "第{page}页", "en": "p. {page}"}
+
+
+def source_line(passage: Passage, lang: Lang = "en") -> str:
+    page = PAGE_LABEL[lang].format(page=passage.page) if passage.page else None
+    details = [d for d in (page, passage.url, passage.date) if d]
     return passage.title + (f" ({', '.join(details)})" if details else "")
 
 

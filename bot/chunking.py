@@ -129,4 +129,15 @@ def _make_chunk(
         url=doc.url,
         date=doc.date,
         question=doc.question,
+        pages=_pages_within(doc.pages, start, end),
     )
+
+
+def _pages_within(pages: tuple[tuple[int, int], ...], start: int,
+                  end: int) -> tuple[tuple[int, int], ...]:
+    """The document's page starts as offsets into the chunk [start, end): the page the chunk
+    begins on at 0, then each page beginning inside it."""
+    if not pages:
+        return ()
+    first = max((n for offset, n in pages if offset <= start), default=pages[0][1])
+    return ((0, first), *((offset - start, n) for offset, n in pages if start < offset < end))

@@ -71,6 +71,7 @@ _PUNCT_NEAR_CJK = re.compile(
 class Block:
     kind: BlockKind
     text: str
+    page: int | None = None  # the page it is on (PDF)
 
 
 @dataclass

@@ -41,7 +41,7 @@ from bot.models import Chunk
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/chunking/tokenising changes, so existing indexes count as stale.
-PIPELINE_VERSION = "9"
+PIPELINE_VERSION = "10"
 
 
 @dataclass(frozen=True)
@@ -331,7 +331,7 @@ def load_index(index_dir: Path) -> SearchIndex:
         raise IndexStoreError(f"no built index in {index_dir} (run `faqbot index`)")
     try:
         with open(path / "chunks.jsonl", encoding="utf-8") as handle:
-            chunks = [Chunk(**json.loads(line)) for line in handle]
+            chunks = [_chunk(json.loads(line)) for line in handle]
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         rows = np.load(path / "rows.npy")
         kinds = np.load(path / "kinds.npy")
@@ -346,3 +346,8 @@ def load_index(index_dir: Path) -> SearchIndex:
         raise IndexStoreError(f"index in {path} is inconsistent; rebuild it")
     return SearchIndex(manifest, chunks, vectors, rows, kinds, sentences, sentence_rows,
                        keywords, heading_keywords, lexicon, path)
+
+
+def _chunk(fields: dict) -> Chunk:
+    fields["pages"] = tuple(tuple(p) for p in fields.get("pages", ()))
+    return Chunk(**fields)

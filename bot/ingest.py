@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import formats
 from bot.cleaning import CleanPage, clean_html_page, clean_markdown_page, clean_text_page
 from bot.cleaning import normalize_text as _normalize
 from bot.errors import IngestError
@@ -23,6 +24,8 @@ PAGE_SUFFIXES = {".txt": clean_text_page, ".md": clean_markdown_page,
                  ".markdown": clean_markdown_page, ".html": clean_html_page,
                  ".htm": clean_html_page}
 QA_SUFFIXES = {".jsonl", ".csv"}
+OFFICE_SUFFIXES = {".pdf", ".docx", ".xlsx"}
+SUFFIXES = PAGE_SUFFIXES.keys() | QA_SUFFIXES | OFFICE_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_FIELD_CHARS = 100_000
 
@@ -45,25 +48,15 @@ def load_corpus(corpus_dir: Path) -> IngestReport:
     report = IngestReport()
     seen_ids: set[str] = set()
     for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
-        suffix = path.suffix.lower()
-        if path.name.startswith(".") or suffix not in PAGE_SUFFIXES.keys() | QA_SUFFIXES:
+        if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
             continue
+        relative = path.relative_to(corpus_dir).as_posix()
         try:
-            text = read_text_file(path)
+            docs = file_documents(read_file(path), relative, report)
         except IngestError as exc:
-            report.warn(f"skipped {path}: {exc}")
+            report.warn(f"skipped {relative}: {exc}")
             continue
         report.files_read += 1
-        relative = path.relative_to(corpus_dir).as_posix()
-        if suffix in QA_SUFFIXES:
-            parse = _parse_jsonl if suffix == ".jsonl" else _parse_csv
-            docs = list(_qa_documents(parse(text, relative, report), relative, report))
-        else:
-            doc = page_document(text, PAGE_SUFFIXES[suffix], relative)
-            if doc is None:
-                report.warn(f"skipped {relative}: no readable content after cleaning")
-                continue
-            docs = [doc]
         for doc in docs:
             if doc.doc_id in seen_ids:
                 report.warn(f"{relative}: duplicate id {doc.doc_id!r}, entry skipped")
@@ -73,8 +66,42 @@ def load_corpus(corpus_dir: Path) -> IngestReport:
     return report
 
 
-def read_text_file(path: Path) -> str:
-    """Decode UTF-8, else GB18030; refuse binary, empty and oversized files."""
+def file_documents(data: bytes, name: str, report: IngestReport) -> list[Document]:
+    """The documents in one file, by what its content is (PDF, Word, Excel or text; a text
+    file's name says which kind of text). IngestError when the file as a whole is
+    unusable; a bad line or row of Q&A is a warning in `report`."""
+    kind = formats.sniff(data)
+    suffix = Path(name).suffix.lower()
+    if kind == "pdf":
+        docs = [page_document_of(formats.pdf_page(data), name)]
+    elif kind == "docx":
+        docs = [page_document_of(formats.docx_page(data), name)]
+    elif kind == "xlsx":
+        docs = []
+        for sheet in formats.xlsx_sheets(data):
+            columns = sheet.qa_columns()
+            if columns is None:
+                docs.append(page_document_of(formats.sheet_page(sheet),
+                                             f"{name}#{sheet.name}"))
+            else:
+                docs += _qa_documents(_sheet_rows(sheet, columns), f"{name}#{sheet.name}",
+                                      report)
+    else:
+        text = decode_text(data)
+        if suffix in QA_SUFFIXES:
+            parse = _parse_jsonl if suffix == ".jsonl" else _parse_csv
+            docs = list(_qa_documents(parse(text, name, report), name, report))
+        else:
+            cleaner = PAGE_SUFFIXES.get(suffix, clean_text_page)
+            docs = [page_document_of(cleaner(text), name)]
+    docs = [d for d in docs if d is not None]
+    if not docs:
+        raise IngestError("no readable content after cleaning")
+    return docs
+
+
+def read_file(path: Path) -> bytes:
+    """A corpus file's bytes; refuses empty and oversized files."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -84,6 +111,15 @@ def read_text_file(path: Path) -> str:
         raise IngestError(f"unreadable ({exc.strerror or exc})") from exc
     if not data.strip():
         raise IngestError("empty file")
+    return data
+
+
+def read_text_file(path: Path) -> str:
+    """Decode UTF-8, else GB18030; refuse binary, empty and oversized files."""
+    return decode_text(read_file(path))
+
+
+def decode_text(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise IngestError("binary file (contains NUL bytes)")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -98,14 +134,14 @@ def read_text_file(path: Path) -> str:
     raise IngestError("not valid UTF-8 or GB18030 text")
 
 
-def page_document(text: str, cleaner, doc_id: str) -> Document | None:
-    page: CleanPage = cleaner(text)
+def page_document_of(page: CleanPage, doc_id: str) -> Document | None:
     if not any(block.kind == "text" for block in page.blocks):
         return None
     lines: list[str] = []
     offset = 0
     sections: list[Section] = []
     section_title, section_start, headings = page.title, 0, []
+    pages: list[tuple[int, int]] = []
 
     def close_section(end: int) -> None:
         if end > section_start:
@@ -119,12 +155,14 @@ def page_document(text: str, cleaner, doc_id: str) -> Document | None:
             section_title = block.text
         elif block.kind == "heading":
             headings.append((offset, block.text))
+        if block.page is not None and (not pages or pages[-1][1] != block.page):
+            pages.append((offset, block.page))
         lines.append(block.text)
         offset += len(block.text) + 1
     full_text = "\n".join(lines)
     close_section(len(full_text))
     return Document(
-        doc_id=Path(doc_id).with_suffix("").as_posix(),
+        doc_id=_doc_id(doc_id),
         kind="page",
         title=page.title or sections[0].title,
         text=full_text,
@@ -133,6 +171,7 @@ def page_document(text: str, cleaner, doc_id: str) -> Document | None:
         url=page.url,
         date=page.date,
         source=doc_id,
+        pages=tuple(pages),
     )
 
 
@@ -215,6 +254,24 @@ def _qa_documents(rows: Iterator[_QARow], name: str, report: IngestReport) -> It
         )
 
 
+def _doc_id(name: str) -> str:
+    """A page's id: its file name without the (known) suffix."""
+    path = Path(name)
+    return path.with_suffix("").as_posix() if path.suffix.lower() in SUFFIXES else name
+
+
 def _normalize_answer(text: str) -> str:
     lines = (_normalize(line) for line in text.replace("\r\n", "\n").split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _sheet_rows(sheet: formats.Sheet, columns: tuple[int, int]) -> Iterator[_QARow]:
+    """An Excel sheet of Q&A pairs as rows with question/answer fields (other columns with
+    a known name, e.g. url or lang, come along)."""
+    header = [h.strip().lower() for h in sheet.header]
+    question, answer = columns
+    for number, cells in sheet.rows:
+        fields = {h: c for h, c in zip(header, cells, strict=False) if h and c}
+        fields["question"] = cells[question] if question < len(cells) else ""
+        fields["answer"] = cells[answer] if answer < len(cells) else ""
+        yield _QARow(number, fields)

@@ -40,6 +40,7 @@ class Document:
     date: str | None = None
     source: str = ""  # file the document came from
     question: str | None = None  # Q&A entries only
+    pages: tuple[tuple[int, int], ...] = ()  # (offset into text, page number): page starts
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,16 @@ class Chunk:
     url: str | None = None
     date: str | None = None
     question: str | None = None
+    pages: tuple[tuple[int, int], ...] = ()  # (offset into text, page number): page starts
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of the source a character of this chunk is on (PDFs), else None."""
+        page = None
+        for start, number in self.pages:
+            if start > offset:
+                break
+            page = number
+        return page
 
     def embedding_texts(self) -> list[str]:
         """Texts embedded for this chunk; each becomes a vector pointing back to it.
@@ -100,6 +111,8 @@ class Passage(BaseModel):
     title: str
     url: str | None = None
     date: str | None = None
+    page: int | None = Field(None, description="The page of the source the quote starts on "
+                             "(PDF sources).")
     score: float = Field(description="Confidence of the passage, 0..1 (calibrated scale).")
 
 

@@ -27,7 +27,8 @@ def test_chat_returns_a_reply(client):
     assert body["alert"] is None and body["message"] and body["message"] in body["text"]
     assert body["kind"] == "answer" and body["lang"] == "zh"
     assert "随访" in body["passages"][0]["text"]
-    assert set(body["passages"][0]) == {"text", "doc_id", "title", "url", "date", "score"}
+    assert set(body["passages"][0]) == {"text", "doc_id", "title", "url", "date", "page",
+                                           "score"}
 
 
 def test_session_continues_over_http(client):

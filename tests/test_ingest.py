@@ -63,13 +63,14 @@ def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path):
     (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
     (tmp_path / "garbage.md").write_bytes(bytes(range(0x80, 0x100)) * 4)
     (tmp_path / "chrome.html").write_text("<nav>Home</nav><footer>Copyright</footer>", "utf-8")
-    (tmp_path / "ignored.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "ignored.py").write_text("print('not a corpus file')", "utf-8")
     report = load_corpus(tmp_path)
     assert [d.doc_id for d in report.documents] == ["good"]
     joined = "\n".join(report.warnings)
-    for name in ("empty.txt", "binary.txt", "garbage.md", "chrome.html"):
+    for name in ("empty.txt", "binary.txt", "garbage.md", "chrome.html", "broken.pdf"):
         assert name in joined
-    assert "ignored.pdf" not in joined
+    assert "ignored.py" not in joined
 
 
 def test_malformed_lines_are_reported_and_the_rest_ingested(tmp_path):

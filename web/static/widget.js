@@ -25,7 +25,7 @@
       title: "健康问答助手", open: "打开健康问答", close: "关闭", newChat: "新对话",
       welcome: "您好！我会引用资料原文回答关于腰痛、腰椎间盘突出、脊柱肿瘤和脑膜瘤的问题。您可以问：",
       placeholder: "输入您的问题…", inputLabel: "您的问题",
-      send: "发送", typing: "正在查找资料…", source: "来源", helpful: "这个回答有帮助吗？",
+      send: "发送", typing: "正在查找资料…", source: "来源", page: "第{page}页", helpful: "这个回答有帮助吗？",
       up: "有帮助", down: "没有帮助", thanks: "感谢您的反馈！", retry: "重试",
       offline: "暂时无法连接服务器，您的消息没有丢失。", slow: "服务器响应超时，您的消息没有丢失。",
       server: "服务器出错了，您的消息没有丢失。", wait: "发送太频繁，请 {s} 秒后再试。",
@@ -36,7 +36,7 @@
       title: "Health Q&A", open: "Open health Q&A chat", close: "Close", newChat: "New conversation",
       welcome: "Hello! I answer questions about low back pain, disc herniation, spinal tumours and meningioma by quoting our sources. You could ask:",
       placeholder: "Type your question…", inputLabel: "Your question",
-      send: "Send", typing: "Looking it up…", source: "Source", helpful: "Was this helpful?",
+      send: "Send", typing: "Looking it up…", source: "Source", page: "p. {page}", helpful: "Was this helpful?",
       up: "Helpful", down: "Not helpful", thanks: "Thank you for your feedback!", retry: "Retry",
       offline: "Can't reach the server right now. Your message is not lost.", slow: "The server took too long. Your message is not lost.",
       server: "The server had a problem. Your message is not lost.", wait: "Too many messages: please wait {s} s and try again.",
@@ -334,6 +334,7 @@
       } else {
         footer.appendChild(document.createTextNode(passage.title || ""));
       }
+      if (passage.page) footer.appendChild(document.createTextNode(" \u00B7 " + t("page").replace("{page}", passage.page)));
       if (passage.date) footer.appendChild(document.createTextNode(" \u00B7 " + passage.date));
       quote.appendChild(footer);
       box.appendChild(quote);

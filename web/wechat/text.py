@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.answer import suggestion_list
+from bot.answer import PAGE_LABEL, suggestion_list
 from bot.models import Lang, Passage, Reply
 
 # WeChat cuts a text reply longer than this many bytes of UTF-8 (~680 Chinese characters).
@@ -71,6 +71,8 @@ def _passage_block(number: int, passage: Passage, cap: int, lang: Lang) -> str:
     title = re.sub(r"[<>]", "", passage.title)
     source = (f'<a href="{passage.url}">{title}</a>'
               if passage.url and _SAFE_URL.match(passage.url) else title)
+    if passage.page:
+        source += " " + PAGE_LABEL[lang].format(page=passage.page)
     if lang == "zh":
         return f"{number}.「{quote}」\n——{source}"
     return f"{number}. “{quote}”\n— {source}"
