@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
+from backoffice.audit import AuditLog
 from backoffice.logstore import LogStore, curated
 from bot.errors import InputError
 
@@ -63,6 +64,7 @@ class CuratedText:
 class CuratedStore:
     def __init__(self, logstore: LogStore, corpus_dir: Path) -> None:
         self.engine = logstore.engine
+        self.audit = AuditLog(logstore)
         self.corpus_dir = corpus_dir
 
     def add(self, text: CuratedText, username: str) -> int:
@@ -71,14 +73,17 @@ class CuratedStore:
             new_id = conn.execute(insert(curated).values(
                 **text.validated(), created_by=username, created_at=now, updated_at=now,
                 retired=False)).inserted_primary_key[0]
+            self.audit.record(username, "curated.add", f"#{new_id}",
+                              text.question_zh or text.question_en, conn)
         self.export()
         return int(new_id)
 
-    def update(self, entry_id: int, text: CuratedText) -> None:
-        self._change(entry_id, **text.validated())
+    def update(self, entry_id: int, text: CuratedText, username: str) -> None:
+        self._change(entry_id, username, "curated.update", **text.validated())
 
-    def retire(self, entry_id: int, retired: bool = True) -> None:
-        self._change(entry_id, retired=retired)
+    def retire(self, entry_id: int, retired: bool, username: str) -> None:
+        self._change(entry_id, username, "curated.retire" if retired else "curated.restore",
+                     retired=retired)
 
     def get(self, entry_id: int) -> CuratedEntry | None:
         with self.engine.connect() as conn:
@@ -112,12 +117,13 @@ class CuratedStore:
         os.replace(tmp, path)
         return path
 
-    def _change(self, entry_id: int, **values) -> None:
+    def _change(self, entry_id: int, username: str, action: str, **values) -> None:
         with self.engine.begin() as conn:
             done = conn.execute(update(curated).where(curated.c.id == entry_id).values(
                 **values, updated_at=datetime.now(UTC))).rowcount
-        if not done:
-            raise InputError(f"no curated entry {entry_id}")
+            if not done:
+                raise InputError(f"no curated entry {entry_id}")
+            self.audit.record(username, action, f"#{entry_id}", None, conn)
         self.export()
 
 

@@ -28,25 +28,42 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password")
 
 
+ROLES = ("admin", "editor", "reviewer")
+# What each role may do: admin everything; editors the knowledge base (documents, curated
+# answers, alternate phrasings, synonyms, batch tests); reviewers the conversations, their
+# review marks and the test screen. Everyone sees the dashboard.
+PERMISSIONS = {
+    "admin": frozenset({"users", "knowledge", "conversations", "test", "audit"}),
+    "editor": frozenset({"knowledge", "test", "audit"}),
+    "reviewer": frozenset({"conversations", "test"}),
+}
+
+
 @dataclass(frozen=True)
 class OperatorSession:
     username: str
     csrf_token: str
+    role: str = "admin"
+
+    def may(self, permission: str) -> bool:
+        return permission in PERMISSIONS.get(self.role, frozenset())
 
 
 class OperatorStore:
     def __init__(self, logstore: LogStore) -> None:
         self.engine = logstore.engine
 
-    def create_user(self, username: str, password: str) -> None:
+    def create_user(self, username: str, password: str, role: str = "admin") -> None:
         if not _USERNAME.match(username):
             raise InputError("username: 2-64 letters, digits or _.@-")
+        if role not in ROLES:
+            raise InputError(f"role: one of {', '.join(ROLES)}")
         _check_password(password)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(operators).values(
                     username=username, password_hash=_hasher.hash(password),
-                    created_at=datetime.now(UTC), failed_logins=0))
+                    created_at=datetime.now(UTC), failed_logins=0, role=role))
         except IntegrityError:
             raise InputError(f"operator {username!r} exists already") from None
 
@@ -94,13 +111,30 @@ class OperatorStore:
             return None
         try:
             with self.engine.connect() as conn:
-                row = conn.execute(select(operator_sessions).where(
-                    operator_sessions.c.token_hash == _digest(token))).first()
+                row = conn.execute(
+                    select(operator_sessions, operators.c.role)
+                    .join(operators, operators.c.username == operator_sessions.c.username)
+                    .where(operator_sessions.c.token_hash == _digest(token))).first()
         except SQLAlchemyError as exc:
             raise LogStoreError("operator sessions unavailable") from exc
         if row is None or _aware(row.expires_at) < datetime.now(UTC):
             return None
-        return OperatorSession(row.username, row.csrf_token)
+        return OperatorSession(row.username, row.csrf_token, row.role)
+
+    def set_role(self, username: str, role: str) -> None:
+        if role not in ROLES:
+            raise InputError(f"role: one of {', '.join(ROLES)}")
+        with self.engine.begin() as conn:
+            done = conn.execute(update(operators).where(operators.c.username == username)
+                                .values(role=role)).rowcount
+        if not done:
+            raise InputError(f"no operator {username!r}")
+
+    def users(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(operators.c.username, operators.c.role,
+                                       operators.c.created_at).order_by(operators.c.username))
+            return [dict(row._mapping) for row in rows]
 
     def logout(self, token: str) -> None:
         with self.engine.begin() as conn:

@@ -205,7 +205,11 @@ def admin_create_user(username: str, index: IndexOpt = None,
                           help="At least 10 characters (asked for when not given)")] = "",
                       reset: Annotated[bool, typer.Option(
                           "--reset", help="Set a new password for an existing operator")
-                      ] = False) -> None:
+                      ] = False,
+                      role: Annotated[str, typer.Option(
+                          help="admin (users, everything), editor (documents, curated "
+                          "answers, phrasings, synonyms, batch tests) or reviewer "
+                          "(conversations, review, test screen)")] = "admin") -> None:
     """Create an operator who can log in to /admin (or --reset a password)."""
     from backoffice.logstore import LogStore
     from backoffice.operators import OperatorStore
@@ -213,11 +217,114 @@ def admin_create_user(username: str, index: IndexOpt = None,
     settings = _settings(None, index)
     try:
         store = OperatorStore(LogStore(settings.log_database_url()))
-        (store.set_password if reset else store.create_user)(username, password)
+        if reset:
+            store.set_password(username, password)
+        else:
+            store.create_user(username, password, role)
     except BotError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"operator {username!r} {'updated' if reset else 'created'}")
+    typer.echo(f"operator {username!r} " + ("updated" if reset else f"created ({role})"))
+
+
+docs_app = typer.Typer(no_args_is_help=True, help="Documents uploaded to the knowledge base "
+                       "(kept in the database; the console's Documents page does the same).")
+app.add_typer(docs_app, name="docs")
+
+
+def _knowledge(corpus: Path | None, index: Path | None):
+    from backoffice.documents import DocumentStore
+    from backoffice.jobs import JobQueue
+    from backoffice.logstore import LogStore
+
+    settings = _settings(corpus, index)
+    store = LogStore(settings.log_database_url())
+    return settings, DocumentStore(store, settings.corpus_dir), JobQueue(store)
+
+
+@docs_app.command("add")
+def docs_add(files: Annotated[list[Path], typer.Argument(help="PDF, Word, Excel or text "
+                                                           "files")],
+             user: Annotated[str, typer.Option(help="Recorded as the uploader")] = "cli",
+             build: Annotated[bool, typer.Option(
+                 "--build", help="Build the index now, in this process (else a running "
+                 "server's worker or `faqbot worker` does)")] = False,
+             corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Add documents; each is read now, and one that cannot be used is reported while the
+    others go in."""
+    settings, documents, queue = _knowledge(corpus, index)
+    added = 0
+    for path in files:
+        try:
+            doc = documents.add(path.name, path.read_bytes(), user)
+        except (BotError, OSError) as exc:
+            typer.echo(f"refused {path}: {exc}", err=True)
+            continue
+        added += 1
+        typer.echo(f"#{doc.id} {doc.name}: {doc.format}, {doc.lang}, ~{doc.passages} "
+                   f"passages, queued")
+    if added:
+        job = queue.enqueue(user)
+        typer.echo(f"build job #{job.id} queued")
+        if build:
+            _run_jobs(settings, once=True)
+    if added < len(files):
+        raise typer.Exit(2)
+
+
+@docs_app.command("list")
+def docs_list(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Documents with their status."""
+    _, documents, queue = _knowledge(corpus, index)
+    for doc in documents.list():
+        error = f" ({doc.error})" if doc.error else ""
+        typer.echo(f"#{doc.id}\t{doc.status}{error}\t{doc.format}\t{doc.lang}\t"
+                   f"{doc.passages}\t{doc.name}\t{doc.uploaded_by}")
+    active = queue.active()
+    if active is not None:
+        typer.echo(f"job #{active.id}: {active.status}, {active.progress}")
+
+
+@docs_app.command("remove")
+def docs_remove(doc_id: int, user: Annotated[str, typer.Option()] = "cli",
+                corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Delete a document; its passages leave the index with the next build (queued)."""
+    _, documents, queue = _knowledge(corpus, index)
+    try:
+        gone = documents.remove(doc_id, user)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    job = queue.enqueue(user)
+    typer.echo(f"removed #{gone.id} {gone.name}; build job #{job.id} queued")
+
+
+@app.command()
+def worker(once: Annotated[bool, typer.Option("--once", help="Run the queued jobs, then "
+                                              "stop")] = False,
+           corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Run indexing jobs (uploads, re-index) in this process, one build at a time; set
+    FAQBOT_WORKER=off on the servers so they leave the jobs to it."""
+    _run_jobs(_settings(corpus, index), once)
+
+
+def _run_jobs(settings: Settings, once: bool) -> None:
+    from backoffice.logstore import LogStore
+    from backoffice.worker import IndexWorker
+    from bot.core import Bot
+
+    try:
+        bot = Bot.load(settings=settings, logstore=LogStore(settings.log_database_url()))
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    runner = IndexWorker(bot, bot.logstore)
+    if not once:
+        typer.echo(f"worker {runner.name}: waiting for jobs")
+        runner.run_forever()
+        return
+    while (job := runner.run_once()) is not None:
+        typer.echo(f"job #{job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))
 
 
 def _configure_access_log() -> None:

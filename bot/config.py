@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         "default: SQLite file conversations.sqlite in the index directory.")
     retention_days: int = Field(
         365, ge=1, description="`faqbot log purge` deletes logged exchanges older than this.")
+    worker: Literal["in-process", "off"] = Field(
+        "in-process", description="Who runs indexing jobs (uploads, re-index): a thread in "
+        "the server, or 'off' when `faqbot worker` runs them in its own process.")
+    job_stale_seconds: float = Field(
+        60.0, gt=0, description="An indexing job whose worker has not reported for this "
+        "long (crashed, killed) is taken up again by another worker.")
     redis_url: str | None = Field(
         None, description="Shared sessions (redis://host:port/db); default: in process.")
     allowed_origins: str = Field(

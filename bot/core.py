@@ -16,7 +16,15 @@ from bot.config import Settings
 from bot.embedding import Embedder, make_embedder
 from bot.errors import IndexStoreError, InputError, LogStoreError, check_unicode
 from bot.explain import Explanation, explanation
-from bot.index import Manifest, build_index, built_from, current_path, is_stale, load_index
+from bot.index import (
+    Manifest,
+    Progress,
+    build_index,
+    built_from,
+    current_path,
+    is_stale,
+    load_index,
+)
 from bot.language import QUESTION_LIKE, detect_lang, has_cjk, is_follow_up, same_words_key, warm_up
 from bot.models import Chunk, Lang, Passage, Reply, ReplyKind, Turn
 from bot.ranking import Assessment, assess
@@ -109,15 +117,16 @@ class Bot:
         return cls(retriever, settings, sessions, logstore)
 
     # ------------------------------------------------------------ index updates
-    def reindex(self) -> Manifest:
+    def reindex(self, progress: Progress | None = None) -> Manifest:
         """Rebuild the index from the corpus and serve it from the next question on.
         Unchanged texts come from the embedding cache, so only new or edited entries are
-        embedded; questions in flight finish on the index they started with."""
+        embedded; questions in flight finish on the index they started with. `progress`
+        hears of each stage (bot.index.build_index)."""
         settings = self.settings
         with self._reindex_lock:
             manifest = build_index(settings.corpus_dir, settings.index_dir,
                                    self.retriever.embedder, settings.vector_index,
-                                   settings.embedding_cache_path())
+                                   settings.embedding_cache_path(), progress)
             self._use(load_index(settings.index_dir))
         return manifest
 

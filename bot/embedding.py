@@ -236,10 +236,11 @@ class EmbeddingCache:
     def digest(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def embed(self, embedder: Embedder, texts: Sequence[str],
-              kind: str = "passage") -> tuple[np.ndarray, int]:
+    def embed(self, embedder: Embedder, texts: Sequence[str], kind: str = "passage",
+              progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
         """Vectors for `texts` embedded as passages (kind="passage"), as queries ("query") or
-        as bulk passages ("bulk": the embedder's fast path), and how many were computed."""
+        as bulk passages ("bulk": the embedder's fast path), and how many were computed.
+        `progress(done, total)` after each slice (texts found cached count as done)."""
         digests = [self.digest(f"{kind}\x00{t}") for t in texts]
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(digests))
@@ -259,6 +260,8 @@ class EmbeddingCache:
                 return embedder.embed_queries(batch)
             return embedder.embed_passages(batch, bulk=kind == "bulk")
 
+        if progress is not None:
+            progress(len(unique) - len(missing), len(unique))
         for start in range(0, len(missing), self.SLICE):  # bounded memory, saved as it goes
             part = missing[start : start + self.SLICE]
             computed = embed([first_text[d] for d in part])
@@ -268,6 +271,8 @@ class EmbeddingCache:
                     [(embedder.model_id, d, v.astype(np.float32).tobytes())
                      for d, v in zip(part, computed, strict=True)])
             found.update(zip(part, computed, strict=True))
+            if progress is not None:
+                progress(len(unique) - len(missing) + start + len(part), len(unique))
         matrix = np.stack([found[d] for d in digests]) if digests else np.zeros(
             (0, embedder.dim), dtype=np.float32)
         return matrix.astype(np.float32), len(missing)

@@ -21,6 +21,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,17 +153,24 @@ def _build_lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
 def build_index(
     corpus_dir: Path, index_dir: Path, embedder: Embedder, vector_index: str = "flat",
-    cache_path: Path | None = None,
+    cache_path: Path | None = None, progress: Progress | None = None,
 ) -> Manifest:
-    """Ingest, chunk, embed and index `corpus_dir`; swap the result in atomically."""
+    """Ingest, chunk, embed and index `corpus_dir`; swap the result in atomically.
+    `progress` hears of each stage: reading, embedding (texts done of those to embed, the
+    cached ones counted as done), writing."""
     started = time.perf_counter()
+    report_progress = progress or (lambda stage, done, total: None)
     with _build_lock(index_dir):
         builds = index_dir / "builds"
         builds.mkdir(parents=True, exist_ok=True)
         for leftover in builds.glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
+        report_progress("reading", 0, 1)
         fingerprint = corpus_fingerprint(corpus_dir)
         report = load_corpus(corpus_dir)
         chunks = chunk_documents(report.documents)
@@ -194,21 +202,30 @@ def build_index(
                                                                                strict=True)])
             vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
             embedded_now = 0
+            total = len(texts) + len(sentence_texts)
+            finished = 0
+
+            def embedding(done: int, _: int) -> None:
+                report_progress("embedding", finished + done, total)
+
             for kind, mask in (("passage", ~bulk), ("bulk", bulk)):
                 if mask.any():
                     part, computed = cache.embed(embedder, [t for t, m in zip(texts, mask,
                                                                               strict=True) if m],
-                                                 kind=kind)
+                                                 kind=kind, progress=embedding)
                     vectors[mask] = part
                     embedded_now += computed
+                    finished += int(mask.sum())
             embed_seconds = time.perf_counter() - embed_started
-            sentence_vectors, _ = cache.embed(embedder, sentence_texts)
+            sentence_vectors, _ = cache.embed(embedder, sentence_texts, progress=embedding)
+            report_progress("embedding", total, total)
         finally:
             cache.close()
             release = getattr(embedder, "release_batch_engine", None)
             if release is not None:
                 release()
 
+        report_progress("writing", 0, 1)
         lexicon = _lexicon(chunks)
         build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         tmp = builds / f".tmp-{build_id}"

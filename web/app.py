@@ -38,6 +38,7 @@ from web.wechat.routes import add_wechat_routes
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_UPLOAD_REQUEST_BYTES = 100 * 1024 * 1024  # several documents at once (20 MB each)
 # Answering is CPU-bound and holds the GIL most of the time: more threads than this only add
 # memory (a malloc arena each) and queueing inside the process instead of before it.
 ANSWER_THREADS = 2
@@ -122,6 +123,17 @@ def load_service_bot(settings: Settings):
     return Bot.load(settings=settings, logstore=LogStore(settings.log_database_url()))
 
 
+def start_index_worker(bot, settings: Settings):
+    """The in-process indexing worker, when the bot keeps a conversation log (the jobs
+    live in its database) and no separate `faqbot worker` is configured."""
+    from backoffice.logstore import LogStore
+    from backoffice.worker import IndexWorker
+
+    if settings.worker != "in-process" or not isinstance(bot.logstore, LogStore):
+        return None
+    return IndexWorker(bot, bot.logstore).start()
+
+
 def get_bot(request: Request):
     return request.app.state.bot
 
@@ -167,7 +179,10 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if app.state.bot is None:
             app.state.bot = await run_in_threadpool(load_service_bot, settings)
+        worker = start_index_worker(app.state.bot, settings)
         yield
+        if worker is not None:
+            worker.stop()
         app.state.answer_pool.shutdown(wait=False)
 
     # No trailing-slash redirects: Starlette builds them from the Host header.
@@ -187,7 +202,8 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["content-type"], max_age=600)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES,
+                       larger={"/admin/documents": MAX_UPLOAD_REQUEST_BYTES})
     app.add_middleware(AccessLogMiddleware, proxies=app.state.proxies, salt=app.state.salt)
 
     _add_error_handlers(app)

@@ -24,19 +24,24 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimitMiddleware:
-    """413 for a body over `max_bytes`, whether announced by Content-Length or streamed."""
+    """413 for a body over `max_bytes` (or, under a path prefix in `larger`, its own
+    limit: uploads), whether announced by Content-Length or streamed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = next((limit for prefix, limit in self.larger.items()
+                          if scope["path"].startswith(prefix)), self.default)
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await _send_json(send, 413, {"detail": f"request body over {self.max_bytes} bytes"})
+        if length is not None and (not length.isdigit() or int(length) > max_bytes):
+            await _send_json(send, 413, {"detail": f"request body over {max_bytes} bytes"})
             return
         received = 0
         started = False
@@ -46,8 +51,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -73,6 +73,28 @@ def check_csrf(operator: Operator, csrf_token: Annotated[str, Form()] = "") -> O
 CheckedOperator = Annotated[OperatorSession, Depends(check_csrf)]
 
 
+def permitted(permission: str, form: bool = False):
+    """A dependency: the operator, if their role may `permission` (403 otherwise); with
+    `form`, after the form's CSRF check."""
+
+    source = check_csrf if form else current_operator
+
+    # A default, not Annotated: with postponed annotations a local name would not resolve.
+    def check(operator: OperatorSession = Depends(source)) -> OperatorSession:  # noqa: B008
+        if not operator.may(permission):
+            raise HTTPException(403, f"an operator with the role {operator.role!r} may not "
+                                     f"do this ({permission})")
+        return operator
+
+    return check
+
+
+Editor = Annotated[OperatorSession, Depends(permitted("knowledge"))]
+CheckedEditor = Annotated[OperatorSession, Depends(permitted("knowledge", form=True))]
+Reviewer = Annotated[OperatorSession, Depends(permitted("conversations"))]
+CheckedReviewer = Annotated[OperatorSession, Depends(permitted("conversations", form=True))]
+
+
 def back(request: Request, default: str) -> str:
     """The console page the form was on (never another site's address)."""
     referer = urlsplit(request.headers.get("referer", ""))

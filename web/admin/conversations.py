@@ -15,13 +15,22 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from backoffice.review import Filters, unanswered_groups
-from web.admin.common import CheckedOperator, Operator, back, ids, int_param, page, review_of
+from web.admin.common import (
+    CheckedReviewer,
+    Operator,
+    Reviewer,
+    back,
+    ids,
+    int_param,
+    page,
+    review_of,
+)
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/conversations")
-async def conversations(request: Request, operator: Operator,
+async def conversations(request: Request, operator: Reviewer,
                         filters: Annotated[Filters, Depends(_filters)]) -> Response:
     number = int_param(request.query_params.get("page"), 1)
     result = await run_in_threadpool(review_of(request).list, filters, number)
@@ -31,7 +40,7 @@ async def conversations(request: Request, operator: Operator,
 
 
 @router.get("/admin/conversations/{session_id}")
-async def conversation(request: Request, session_id: str, operator: Operator) -> Response:
+async def conversation(request: Request, session_id: str, operator: Reviewer) -> Response:
     items = await run_in_threadpool(review_of(request).conversation, session_id[:128])
     return page(request, "conversation.html", {
         "title": "Conversation", "section": "conversations", "operator": operator,
@@ -39,7 +48,7 @@ async def conversation(request: Request, session_id: str, operator: Operator) ->
 
 
 @router.post("/admin/exchanges/{reply_id}/reviewed")
-async def mark_reviewed(request: Request, reply_id: str, operator: CheckedOperator,
+async def mark_reviewed(request: Request, reply_id: str, operator: CheckedReviewer,
                         reviewed: Annotated[int, Form()] = 1) -> Response:
     review = review_of(request)
     if not await run_in_threadpool(review.mark_reviewed, [reply_id[:64]], bool(reviewed)):
@@ -48,7 +57,7 @@ async def mark_reviewed(request: Request, reply_id: str, operator: CheckedOperat
 
 
 @router.post("/admin/reviewed")
-async def mark_many_reviewed(request: Request, operator: CheckedOperator,
+async def mark_many_reviewed(request: Request, operator: CheckedReviewer,
                              reply_ids: Annotated[str, Form()] = "") -> Response:
     await run_in_threadpool(review_of(request).mark_reviewed, ids(reply_ids))
     return RedirectResponse(back(request, "/admin/unanswered"), 303)
@@ -56,6 +65,8 @@ async def mark_many_reviewed(request: Request, operator: CheckedOperator,
 
 @router.get("/admin/unanswered")
 async def unanswered(request: Request, operator: Operator) -> Response:
+    if not (operator.may("conversations") or operator.may("knowledge")):
+        raise HTTPException(403, "reviewers and editors see the unanswered questions")
     bot = request.app.state.bot
     groups = await run_in_threadpool(unanswered_groups, review_of(request),
                               lambda texts: bot.retriever.embedder.embed_queries(texts))
@@ -65,7 +76,7 @@ async def unanswered(request: Request, operator: Operator) -> Response:
 
 
 @router.get("/admin/export.{fmt}")
-async def export(request: Request, fmt: str, operator: Operator,
+async def export(request: Request, fmt: str, operator: Reviewer,
                  filters: Annotated[Filters, Depends(_filters)]) -> Response:
     if fmt not in ("csv", "jsonl"):
         raise HTTPException(404, "export as .csv or .jsonl")

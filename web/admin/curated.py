@@ -14,7 +14,7 @@ from backoffice.curation import CuratedText
 from backoffice.operators import OperatorSession
 from bot.errors import BotError, InputError
 from bot.language import has_cjk
-from web.admin.common import CheckedOperator, Operator, curated_of, ids, int_param, page, review_of
+from web.admin.common import CheckedEditor, Editor, curated_of, ids, int_param, page, review_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -31,7 +31,7 @@ def curated_page(request: Request, operator: OperatorSession, *, draft: CuratedT
 
 
 @router.get("/admin/curated")
-async def curated_list(request: Request, operator: Operator) -> Response:
+async def curated_list(request: Request, operator: Editor) -> Response:
     editing = curated_of(request).get(int_param(request.query_params.get("edit"), 0))
     draft = CuratedText(**{k: getattr(editing, k) or "" for k in CURATED_FIELDS}
                         ) if editing else CuratedText()
@@ -42,7 +42,7 @@ async def curated_list(request: Request, operator: Operator) -> Response:
 
 
 @router.post("/admin/curated/draft")
-async def curated_draft(request: Request, operator: CheckedOperator,
+async def curated_draft(request: Request, operator: CheckedEditor,
                         question: Annotated[str, Form(max_length=4000)] = "",
                         reply_ids: Annotated[str, Form()] = "") -> Response:
     field = "question_zh" if has_cjk(question) else "question_en"
@@ -51,7 +51,7 @@ async def curated_draft(request: Request, operator: CheckedOperator,
 
 
 @router.post("/admin/curated")
-async def curated_create(request: Request, operator: CheckedOperator,
+async def curated_create(request: Request, operator: CheckedEditor,
                          text: Annotated[CuratedText, Depends(_curated_form)],
                          reply_ids: Annotated[str, Form()] = "") -> Response:
     try:
@@ -65,10 +65,11 @@ async def curated_create(request: Request, operator: CheckedOperator,
 
 
 @router.post("/admin/curated/{entry_id}")
-async def curated_update(request: Request, entry_id: int, operator: CheckedOperator,
+async def curated_update(request: Request, entry_id: int, operator: CheckedEditor,
                          text: Annotated[CuratedText, Depends(_curated_form)]) -> Response:
     try:
-        await run_in_threadpool(curated_of(request).update, entry_id, text)
+        await run_in_threadpool(curated_of(request).update, entry_id, text,
+                                operator.username)
     except InputError as exc:
         return curated_page(request, operator, draft=text,
                             editing=curated_of(request).get(entry_id), error=str(exc))
@@ -78,10 +79,11 @@ async def curated_update(request: Request, entry_id: int, operator: CheckedOpera
 
 
 @router.post("/admin/curated/{entry_id}/retire")
-async def curated_retire(request: Request, entry_id: int, operator: CheckedOperator,
+async def curated_retire(request: Request, entry_id: int, operator: CheckedEditor,
                          retired: Annotated[int, Form()] = 1) -> Response:
     try:
-        await run_in_threadpool(curated_of(request).retire, entry_id, bool(retired))
+        await run_in_threadpool(curated_of(request).retire, entry_id, bool(retired),
+                                operator.username)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
     if problem := await _go_live(request, []):

@@ -1,5 +1,5 @@
 """Operator console at /admin: server-rendered pages (Jinja2, autoescaped) over the
-back office, one router per resource (auth, dashboard, conversations, curated). Nothing
+back office, one router per resource (auth, dashboard, conversations, curated, knowledge). Nothing
 answers without a valid operator session; every form carries a CSRF token tied to the
 session (the login form: a double-submit cookie)."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
-from web.admin import auth, conversations, curated, dashboard
+from web.admin import auth, conversations, curated, dashboard, knowledge
 from web.admin.common import NotLoggedIn
 from web.admin.login import LoginGuard
 
@@ -22,5 +22,5 @@ def add_admin_routes(app: FastAPI) -> None:
             return RedirectResponse("/admin/login", 303)
         return Response("log in first", 401, media_type="text/plain")
 
-    for resource in (auth, dashboard, conversations, curated):
+    for resource in (auth, dashboard, conversations, curated, knowledge):
         app.include_router(resource.router)

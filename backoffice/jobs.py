@@ -1,0 +1,140 @@
+"""Indexing jobs: rows in the database, run by a worker (a thread in the server, or
+`faqbot worker`), one build at a time. A running job beats a heartbeat; one whose worker
+died (kill -9, a crash) is picked up again by the next worker after `stale_seconds`, or
+marked failed after MAX_ATTEMPTS, and can be retried: never "indexing" forever."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select, update
+
+from backoffice.audit import AuditLog
+from backoffice.logstore import LogStore, jobs
+from bot.errors import InputError
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    status: str  # queued | running | done | failed
+    done: int
+    total: int
+    stage: str
+    error: str | None
+    attempts: int
+    worker: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def progress(self) -> str:
+        if self.status == "running" and self.total:
+            return f"{self.stage} {self.done} of {self.total}"
+        return self.stage or self.status
+
+
+class JobQueue:
+    def __init__(self, logstore: LogStore, stale_seconds: float = 60.0) -> None:
+        self.engine = logstore.engine
+        self.audit = AuditLog(logstore)
+        self.stale = timedelta(seconds=stale_seconds)
+
+    def enqueue(self, username: str, kind: str = "build") -> Job:
+        """A build of everything; joins a build already waiting rather than adding one."""
+        with self.engine.begin() as conn:
+            waiting = conn.execute(select(jobs).where(
+                jobs.c.kind == kind, jobs.c.status == "queued")).first()
+            if waiting is not None:
+                return Job(**waiting._mapping)
+            new_id = conn.execute(insert(jobs).values(
+                kind=kind, status="queued", created_by=username,
+                created_at=datetime.now(UTC))).inserted_primary_key[0]
+            self.audit.record(username, "index.build", f"job #{new_id}", None, conn)
+        return self.get(int(new_id))
+
+    def claim(self, worker: str) -> Job | None:
+        """The oldest queued job, now running on `worker`; None if there is none or a build
+        is running (jobs whose worker stopped beating are taken back first)."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            self._recover(conn, now)
+            running = conn.execute(select(jobs.c.id).where(jobs.c.status == "running")).first()
+            if running is not None:
+                return None
+            oldest = conn.execute(select(jobs.c.id).where(jobs.c.status == "queued")
+                                  .order_by(jobs.c.id).limit(1)).scalar_one_or_none()
+            if oldest is None:
+                return None
+            taken = conn.execute(update(jobs).where(
+                jobs.c.id == oldest, jobs.c.status == "queued").values(
+                status="running", worker=worker[:64], started_at=now, heartbeat_at=now,
+                attempts=jobs.c.attempts + 1, stage="starting", done=0, total=0,
+                error=None)).rowcount
+        return self.get(oldest) if taken else None
+
+    def progress(self, job_id: int, stage: str, done: int, total: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                stage=stage[:200], done=done, total=total, heartbeat_at=datetime.now(UTC)))
+
+    def finish(self, job_id: int, error: str | None = None) -> None:
+        """Done, or failed with `error`; queued builds that started before this one began
+        are done too (it built what they would have)."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            job = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                status="failed" if error else "done", error=error, finished_at=now,
+                heartbeat_at=now, stage="failed" if error else "live"))
+            if job is not None and not error and job.started_at is not None:
+                conn.execute(update(jobs).where(
+                    jobs.c.status == "queued", jobs.c.kind == job.kind,
+                    jobs.c.created_at <= job.started_at).values(
+                    status="done", finished_at=now, stage=f"built by job #{job_id}"))
+
+    def retry(self, job_id: int, username: str) -> Job:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(jobs).where(
+                jobs.c.id == job_id, jobs.c.status == "failed").values(
+                status="queued", attempts=0, error=None, stage="")).rowcount
+            if not done:
+                raise InputError(f"job #{job_id} is not a failed job")
+            self.audit.record(username, "index.retry", f"job #{job_id}", None, conn)
+        return self.get(job_id)
+
+    def get(self, job_id: int) -> Job:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        if row is None:
+            raise InputError(f"no job #{job_id}")
+        return Job(**row._mapping)
+
+    def recent(self, limit: int = 20) -> list[Job]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(jobs).order_by(jobs.c.id.desc()).limit(limit))
+            return [Job(**row._mapping) for row in rows]
+
+    def active(self) -> Job | None:
+        """The running build, else the next queued one."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.status.in_(("running", "queued")))
+                               .order_by(jobs.c.status.desc(), jobs.c.id).limit(1)).first()
+        return Job(**row._mapping) if row else None
+
+    def _recover(self, conn, now: datetime) -> None:
+        stale = now - self.stale
+        dead = and_(jobs.c.status == "running",
+                    or_(jobs.c.heartbeat_at.is_(None), jobs.c.heartbeat_at < stale))
+        conn.execute(update(jobs).where(dead, jobs.c.attempts >= MAX_ATTEMPTS).values(
+            status="failed", finished_at=now, stage="failed",
+            error=f"its worker stopped {MAX_ATTEMPTS} times (crashed or killed); retry it"))
+        conn.execute(update(jobs).where(dead, jobs.c.attempts < MAX_ATTEMPTS).values(
+            status="queued", stage="worker stopped; queued again"))

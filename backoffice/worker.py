@@ -1,0 +1,98 @@
+"""The indexing worker: takes build jobs from the database one at a time, exports the
+uploaded documents to the corpus, rebuilds the index (the bot keeps serving the previous
+one until the new one is swapped in) and marks each document live or failed. Runs as a
+thread in the server, or alone as `faqbot worker`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from backoffice.documents import UPLOAD_DIR, DocumentStore
+from backoffice.jobs import Job, JobQueue
+from backoffice.logstore import LogStore
+from bot.errors import BotError
+
+log = logging.getLogger(__name__)
+
+
+class IndexWorker:
+    def __init__(self, bot, logstore: LogStore, poll_seconds: float = 1.0,
+                 name: str | None = None) -> None:
+        self.bot = bot
+        self.queue = JobQueue(logstore, bot.settings.job_stale_seconds)
+        self.documents = DocumentStore(logstore, bot.settings.corpus_dir)
+        self.poll = poll_seconds
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> Job | None:
+        """Run the next job if there is one; the job as it ended."""
+        job = self.queue.claim(self.name)
+        if job is None:
+            return None
+        log.info("index job #%d started on %s", job.id, self.name)
+        self._build(job)
+        return self.queue.get(job.id)
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:  # noqa: BLE001 - a worker outlives one bad job or a DB blip
+                log.exception("index worker: a job could not be run")
+                ran = None
+            if ran is None:
+                self._stop.wait(self.poll)
+
+    def start(self) -> IndexWorker:
+        self._thread = threading.Thread(target=self.run_forever, name="index-worker",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _build(self, job: Job) -> None:
+        stored = self.documents.export()
+        pending = [d.id for d in stored if d.status in ("queued", "indexing", "failed")]
+        self.documents.set_status(pending, "indexing")
+        last = 0.0
+
+        def progress(stage: str, done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= 0.5 or done == total:  # a heartbeat, not a write per text
+                last = now
+                self.queue.progress(job.id, stage, done, total)
+
+        try:
+            manifest = self.bot.reindex(progress)
+        except (BotError, OSError) as exc:
+            error = f"the build failed ({exc}); the bot keeps its previous index"
+            self.documents.set_status(pending, "failed", error)
+            self.queue.finish(job.id, error)
+            log.error("index job #%d failed: %s", job.id, exc)
+            return
+        counts: dict[int, int] = {}
+        for chunk in self.bot.retriever.index.chunks:
+            for doc in stored:
+                if chunk.doc_id.startswith(doc.doc_prefix):
+                    counts[doc.id] = counts.get(doc.id, 0) + 1
+        problems = {doc.id: warning for doc in stored for warning in manifest.warnings
+                    if f"{UPLOAD_DIR}/{doc.file_name}" in warning}
+        # A document replaced while this build ran waits for the next one.
+        current = {d.id: d.sha256 for d in self.documents.list()}
+        live = [d.id for d in stored if d.id not in problems and current.get(d.id) == d.sha256]
+        self.documents.set_status(live, "live", passages=counts)
+        for doc_id, warning in problems.items():
+            self.documents.set_status([doc_id], "failed", warning)
+        self.queue.finish(job.id)
+        log.info("index job #%d done: %d chunks", job.id, manifest.chunks)
