@@ -158,6 +158,26 @@ audit = Table(
     Column("detail", Text),
 )
 
+guidance = Table(
+    "guidance", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("doc_id", String(500)),
+    Column("quote", Text),
+    Column("title", String(500)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+synonym_groups = Table(
+    "synonym_groups", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("members", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_REVISION = "0001"  # the schema the website channel created before migrations
 

@@ -11,9 +11,12 @@ import socket
 import threading
 import time
 
+from backoffice.curation import CuratedStore
 from backoffice.documents import UPLOAD_DIR, DocumentStore
+from backoffice.guidance import GuidanceStore
 from backoffice.jobs import Job, JobQueue
 from backoffice.logstore import LogStore
+from backoffice.synonyms import SynonymStore
 from bot.errors import BotError
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,7 @@ class IndexWorker:
     def __init__(self, bot, logstore: LogStore, poll_seconds: float = 1.0,
                  name: str | None = None) -> None:
         self.bot = bot
+        self.logstore = logstore
         self.queue = JobQueue(logstore, bot.settings.job_stale_seconds)
         self.documents = DocumentStore(logstore, bot.settings.corpus_dir)
         self.poll = poll_seconds
@@ -61,6 +65,12 @@ class IndexWorker:
             self._thread.join(timeout=30)
 
     def _build(self, job: Job) -> None:
+        # What the database holds goes to the corpus directory first: this server builds
+        # what every server's operators saved.
+        corpus_dir = self.bot.settings.corpus_dir
+        CuratedStore(self.logstore, corpus_dir).export()
+        GuidanceStore(self.logstore, corpus_dir).export()
+        SynonymStore(self.logstore, corpus_dir).export()
         stored = self.documents.export()
         pending = [d.id for d in stored if d.status in ("queued", "indexing", "failed")]
         self.documents.set_status(pending, "indexing")

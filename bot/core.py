@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -200,6 +201,21 @@ class Bot:
         query = self._understand(message, history)
         return explanation(message, query.text, query.lang, self._decide(message, query), limit)
 
+    def try_out(self, message: str, previous: str | None = None,
+                limit: int = 10) -> tuple[Reply, Explanation]:
+        """The reply a visitor would get, and why, without a session or a log entry
+        (the console's test screen). `previous`: ask it as a follow-up to that question."""
+        message = self.validate_message(message)
+        history: list[Turn] = []
+        if previous and previous.strip():
+            before = self._understand(self.validate_message(previous), [])
+            history = [Turn(question=before.message, retrieval_query=before.text,
+                            lang=before.lang, kind="answer", doc_ids=[])]
+        query = self._understand(message, history)
+        decision = self._decide(message, query)
+        reply = self._reply(query, decision, "test:preview")
+        return reply, explanation(message, query.text, query.lang, decision, limit)
+
     def ask(self, message: str, session_id: str | None = None, channel: str = "api") -> Reply:
         """Answer one message; `channel` (web, wechat-mp, …) is recorded in the log and owns
         the conversation: `session_id` continues it only if the bot issued it for this
@@ -263,8 +279,19 @@ class Bot:
                             [], intent)
         flags = safety.red_flags(message) or (safety.red_flags(query.text)
                                               if query.follow_up else [])
+        guidance = self.retriever.index.guidance
+        phrasing = guidance.phrasing_for(query.message)
+        position = (_chunk_position(self.retriever.index.chunks, phrasing.doc_id,
+                                    phrasing.quote) if phrasing else None)
         assessment = assess(self.retriever, query.text, lang,
-                            focus=query.message if query.follow_up else None)
+                            focus=query.message if query.follow_up else None,
+                            include=None if position is None else [position])
+        if phrasing is not None and position is not None:
+            assessment = _as_operators_said(assessment, position, phrasing.quote,
+                                            self.threshold)
+        if not flags and guidance.is_negative(query.message):
+            return Decision("fallback", "an operator marked this question as one the bot "
+                            "should not answer", self.threshold, [], assessment, [], [])
         chosen = self._choose(assessment)
         passages = [answer.make_passage(c.hit.chunk, c.span, c.confidence)
                     for c in (assessment.candidates[i] for i in chosen)]
@@ -354,6 +381,29 @@ class Bot:
         return Reply(reply_id=uuid.uuid4().hex, session_id=session_id, lang=lang, kind=kind,
                      message=message, alert=alert, text=text, passages=passages,
                      disclaimer=disclaimer, suggestions=suggestions, why=why)
+
+
+def _chunk_position(chunks: list[Chunk], doc_id: str, quote: str) -> int | None:
+    return next((i for i, c in enumerate(chunks) if c.doc_id == doc_id and quote in c.text),
+                None)
+
+
+def _as_operators_said(assessment: Assessment, position: int, quote: str,
+                       threshold: float) -> Assessment:
+    """The operator's passage for this question quoted as they saved it, and confident
+    enough to be: first among the candidates."""
+    candidates = list(assessment.candidates)
+    for i, candidate in enumerate(candidates):
+        if candidate.hit.chunk_position == position:
+            start = candidate.hit.chunk.text.index(quote)
+            features = {**candidate.features, "operator_phrasing": 1.0}
+            candidates[i] = dataclasses.replace(
+                candidate, span=(start, start + len(quote)), features=features,
+                confidence=max(candidate.confidence, threshold, *(
+                    c.confidence for c in candidates)))
+            candidates.insert(0, candidates.pop(i))
+            break
+    return dataclasses.replace(assessment, candidates=candidates)
 
 
 def _questions_of(chunk: Chunk) -> list[str]:

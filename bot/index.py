@@ -34,10 +34,12 @@ from bot.confidence import scoring_fingerprint
 from bot.coverage import passage_terms
 from bot.embedding import Embedder, EmbeddingCache
 from bot.errors import IndexStoreError
-from bot.ingest import PAGE_SUFFIXES, QA_SUFFIXES, load_corpus
+from bot.guidance import GUIDANCE_FILE, Guidance
+from bot.ingest import SUFFIXES, load_corpus
 from bot.language import has_cjk, keyword_tokens
 from bot.lexicon import Lexicon, cedict, dictionary_words_in
 from bot.models import Chunk
+from bot.synonyms import SYNONYMS_FILE, Synonyms
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ class SearchIndex:
     heading_keywords: Any  # bm25s.BM25 over questions / titles and headings
     lexicon: Lexicon
     path: Path
+    guidance: Guidance = dataclasses.field(default_factory=Guidance)
+    synonyms: Synonyms = dataclasses.field(default_factory=Synonyms)
     # Derived from the above when loaded:
     section_of: list[int] = dataclasses.field(init=False)  # chunk -> section number
     section_texts: list[str] = dataclasses.field(init=False)  # lower-cased
@@ -100,9 +104,9 @@ class SearchIndex:
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
     digest = hashlib.sha256(PIPELINE_VERSION.encode())
-    suffixes = PAGE_SUFFIXES.keys() | QA_SUFFIXES
     for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
-        if path.suffix.lower() in suffixes and not path.name.startswith("."):
+        if (path.suffix.lower() in SUFFIXES and not path.name.startswith(".")) or (
+                path in (corpus_dir / GUIDANCE_FILE, corpus_dir / SYNONYMS_FILE)):
             digest.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")
             try:
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -185,6 +189,13 @@ def build_index(
                 rows.append(position)
                 # 0: the chunk's "heading" vector (a Q&A question); 1: its full text.
                 kinds.append(0 if number == 0 and len(chunk_texts) > 1 else 1)
+        guidance = Guidance.load(corpus_dir / GUIDANCE_FILE)
+        for phrasing in guidance.phrasings:  # one more "heading" vector of its chunk
+            position = _chunk_of(chunks, phrasing.doc_id, phrasing.quote)
+            if position is not None:
+                texts.append(phrasing.question)
+                rows.append(position)
+                kinds.append(0)
         sentence_texts, sentence_rows = [], []
         for position, chunk in enumerate(chunks):
             if chunk.kind == "page":  # Q&A entries are quoted from their opening
@@ -255,6 +266,9 @@ def build_index(
         np.save(tmp / "sentence_rows.npy", np.asarray(sentence_rows, dtype=np.int32).reshape(-1, 2))
         _write_keywords(tmp, chunks)
         lexicon.save(tmp / "lexicon.json")
+        guidance.save(tmp / "guidance.json")
+        (tmp / "synonyms.csv").write_text(
+            Synonyms.load(corpus_dir / SYNONYMS_FILE).to_csv(), "utf-8")
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as out:
             for chunk in chunks:
                 out.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
@@ -357,12 +371,20 @@ def load_index(index_dir: Path) -> SearchIndex:
         keywords = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
         heading_keywords = bm25s.BM25.load(str(path / "bm25_headings"), show_progress=False)
         lexicon = Lexicon.load(path / "lexicon.json")
+        guidance = Guidance.load(path / "guidance.json")
+        synonyms = Synonyms.load(path / "synonyms.csv")
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         raise IndexStoreError(f"index in {path} is unreadable: {exc}") from exc
     if vectors.ntotal != len(rows) or len(chunks) != manifest.chunks:
         raise IndexStoreError(f"index in {path} is inconsistent; rebuild it")
     return SearchIndex(manifest, chunks, vectors, rows, kinds, sentences, sentence_rows,
-                       keywords, heading_keywords, lexicon, path)
+                       keywords, heading_keywords, lexicon, path, guidance, synonyms)
+
+
+def _chunk_of(chunks: list[Chunk], doc_id: str, quote: str) -> int | None:
+    """The chunk of `doc_id` holding `quote` (a passage as once quoted), if it still does."""
+    return next((i for i, c in enumerate(chunks) if c.doc_id == doc_id and quote in c.text),
+                None)
 
 
 def _chunk(fields: dict) -> Chunk:

@@ -53,11 +53,12 @@ class Assessment:
 
 
 def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None,
-           scoring: Scoring = SCORING) -> Assessment:
+           scoring: Scoring = SCORING, include: list[int] | None = None) -> Assessment:
     """`text`: what is searched (a follow-up with its context); `focus`: a follow-up's
-    latest message, which decides which sentence answers."""
+    latest message, which decides which sentence answers; `include`: chunk positions that
+    must be among the candidates (an operator's phrasing names one)."""
     index = retriever.index
-    terms = translate(question_terms(text), index.lexicon)
+    terms = index.synonyms.expand(text, translate(question_terms(text), index.lexicon))
     focus_text = (focus or "").lower()
     weights = np.array([q.term.weight * (scoring.follow_up_focus
                                          if focus and q.term.key in focus_text else 1.0)
@@ -73,7 +74,8 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
         if translated and has_other:
             other_vector = retriever.embed_query(translated, LIMITS.second_tokens)
     hits = retriever.search(text, k=scoring.pool_top, query_vector=vector,
-                            per_language=scoring.pool_per_language, translated=translated,
+                            per_language=scoring.pool_per_language, include=include,
+                            translated=translated,
                             translated_vector=other_vector, sections=scoring.pool_sections,
                             limit=scoring.pool_max)
     total = float(weights.sum()) or 1.0

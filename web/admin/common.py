@@ -13,10 +13,13 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from backoffice.curation import CuratedStore
+from backoffice.jobs import JobQueue
 from backoffice.operators import OperatorSession, OperatorStore
 from backoffice.review import Review
+from bot.errors import InputError
 
 SESSION_COOKIE = "faqbot_admin"
 LOGIN_CSRF_COOKIE = "faqbot_login_csrf"
@@ -113,3 +116,17 @@ def int_param(value: str | None, default: int) -> int:
 
 def https(request: Request) -> bool:
     return request.app.state.proxies.https(request.scope)
+
+
+async def apply_change(request: Request, operator: OperatorSession, call, *args,
+                       refused: int = 422, build: bool = True) -> None:
+    """Make a change to the knowledge base as `operator` (InputError: `refused` with its
+    message) and queue the build that makes it live."""
+    try:
+        if call is not None:
+            await run_in_threadpool(call, *args, operator.username)
+    except InputError as exc:
+        raise HTTPException(refused, str(exc)) from None
+    if build:
+        await run_in_threadpool(JobQueue(request.app.state.bot.logstore).enqueue,
+                                operator.username)

@@ -15,7 +15,7 @@ from backoffice.documents import MAX_UPLOAD_BYTES, DocumentStore
 from backoffice.jobs import JobQueue
 from backoffice.operators import OperatorSession
 from bot.errors import InputError
-from web.admin.common import CheckedEditor, Editor, page
+from web.admin.common import CheckedEditor, Editor, apply_change, page
 
 router = APIRouter(include_in_schema=False)
 MAX_FILES = 20
@@ -122,15 +122,7 @@ async def retry(request: Request, job_id: int, operator: CheckedEditor) -> Respo
 
 async def _change(request: Request, operator: OperatorSession, refused: int, call, *args,
                   build: bool = True) -> Response:
-    """Make a change as `operator` (InputError: `refused` with its message), queue a build
-    unless told not to, and go back to the documents."""
-    try:
-        if call is not None:
-            await run_in_threadpool(call, *args, operator.username)
-    except InputError as exc:
-        raise HTTPException(refused, str(exc)) from None
-    if build:
-        await run_in_threadpool(jobs_of(request).enqueue, operator.username)
+    await apply_change(request, operator, call, *args, refused=refused, build=build)
     return RedirectResponse("/admin/documents", 303)
 
 

@@ -1,5 +1,6 @@
 """Operator console at /admin: server-rendered pages (Jinja2, autoescaped) over the
-back office, one router per resource (auth, dashboard, conversations, curated, knowledge). Nothing
+back office, one router per resource (auth, dashboard, conversations, curated, knowledge,
+testing, synonyms). Nothing
 answers without a valid operator session; every form carries a CSRF token tied to the
 session (the login form: a double-submit cookie)."""
 
@@ -8,7 +9,15 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
-from web.admin import auth, conversations, curated, dashboard, knowledge
+from web.admin import (
+    auth,
+    conversations,
+    curated,
+    dashboard,
+    knowledge,
+    synonyms,
+    testing,
+)
 from web.admin.common import NotLoggedIn
 from web.admin.login import LoginGuard
 
@@ -22,5 +31,5 @@ def add_admin_routes(app: FastAPI) -> None:
             return RedirectResponse("/admin/login", 303)
         return Response("log in first", 401, media_type="text/plain")
 
-    for resource in (auth, dashboard, conversations, curated, knowledge):
+    for resource in (auth, dashboard, conversations, curated, knowledge, testing, synonyms):
         app.include_router(resource.router)

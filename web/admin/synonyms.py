@@ -1,0 +1,76 @@
+"""Synonym groups in the console (editors): add, edit, remove, import and export as CSV;
+each change is live after the build it queues."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from backoffice.synonyms import SynonymStore
+from bot.errors import InputError
+from web.admin.common import CheckedEditor, Editor, apply_change, page
+
+router = APIRouter(include_in_schema=False)
+MAX_CSV_BYTES = 1024 * 1024
+
+
+def synonyms_of(request: Request) -> SynonymStore:
+    bot = request.app.state.bot
+    return SynonymStore(bot.logstore, bot.settings.corpus_dir)
+
+
+@router.get("/admin/synonyms")
+async def synonyms_page(request: Request, operator: Editor) -> Response:
+    groups = await run_in_threadpool(synonyms_of(request).groups)
+    imported = request.query_params.get("imported", "")
+    return page(request, "synonyms.html", {
+        "title": "Synonyms", "section": "synonyms", "operator": operator, "groups": groups,
+        "imported": int(imported) if imported.isdigit() else None})
+
+
+@router.post("/admin/synonyms")
+async def synonyms_add(request: Request, operator: CheckedEditor,
+                       members: Annotated[str, Form(max_length=2000)]) -> Response:
+    await apply_change(request, operator, synonyms_of(request).add, members)
+    return RedirectResponse("/admin/synonyms", 303)
+
+
+@router.post("/admin/synonyms/import")
+async def synonyms_import(request: Request, operator: CheckedEditor,
+                          file: Annotated[UploadFile, File()]) -> Response:
+    data = await file.read(MAX_CSV_BYTES + 1)
+    added: list[int] = []
+
+    def run(payload: bytes, username: str) -> None:
+        if len(payload) > MAX_CSV_BYTES:
+            raise InputError("the CSV is over 1 MB")
+        added.append(synonyms_of(request).import_csv(payload, username))
+
+    await apply_change(request, operator, run, data)
+    return RedirectResponse(f"/admin/synonyms?imported={added[0]}", 303)
+
+
+@router.get("/admin/synonyms.csv")
+async def synonyms_export(request: Request, operator: Editor) -> Response:
+    body = await run_in_threadpool(synonyms_of(request).to_csv)
+    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="synonyms.csv"',
+        "Cache-Control": "no-store"})
+
+
+@router.post("/admin/synonyms/{group_id}")
+async def synonyms_edit(request: Request, group_id: int, operator: CheckedEditor,
+                        members: Annotated[str, Form(max_length=2000)]) -> Response:
+    await apply_change(request, operator, synonyms_of(request).edit, group_id, members,
+                       refused=422)
+    return RedirectResponse("/admin/synonyms", 303)
+
+
+@router.post("/admin/synonyms/{group_id}/delete")
+async def synonyms_delete(request: Request, group_id: int, operator: CheckedEditor
+                          ) -> Response:
+    await apply_change(request, operator, synonyms_of(request).remove, group_id, refused=404)
+    return RedirectResponse("/admin/synonyms", 303)
