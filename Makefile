@@ -48,6 +48,9 @@ bench: install-test
 	$(BIN)/python bench/wechat_sim.py bench
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/login_flood.py
+	$(BIN)/python bench/upload.py
+	$(BIN)/python bench/synonyms.py
+	$(BIN)/python bench/batch.py
 
 # Browser tests, saving a screenshot of each widget state and console view into
 # docs/screenshots/ (CJK and emoji fonts installed first, for legible pictures).

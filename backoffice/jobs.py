@@ -48,16 +48,18 @@ class JobQueue:
         self.stale = timedelta(seconds=stale_seconds)
 
     def enqueue(self, username: str, kind: str = "build") -> Job:
-        """A build of everything; joins a build already waiting rather than adding one."""
+        """A build of everything joins a build already waiting rather than adding one;
+        other kinds (a batch test) are a job each."""
         with self.engine.begin() as conn:
-            waiting = conn.execute(select(jobs).where(
-                jobs.c.kind == kind, jobs.c.status == "queued")).first()
-            if waiting is not None:
-                return Job(**waiting._mapping)
+            if kind == "build":
+                waiting = conn.execute(select(jobs).where(
+                    jobs.c.kind == kind, jobs.c.status == "queued")).first()
+                if waiting is not None:
+                    return Job(**waiting._mapping)
             new_id = conn.execute(insert(jobs).values(
                 kind=kind, status="queued", created_by=username,
                 created_at=datetime.now(UTC))).inserted_primary_key[0]
-            self.audit.record(username, "index.build", f"job #{new_id}", None, conn)
+            self.audit.record(username, f"{kind}.queue", f"job #{new_id}", None, conn)
         return self.get(int(new_id))
 
     def claim(self, worker: str) -> Job | None:
@@ -91,10 +93,12 @@ class JobQueue:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             job = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            ended = "live" if job is not None and job.kind == "build" else "done"
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(
                 status="failed" if error else "done", error=error, finished_at=now,
-                heartbeat_at=now, stage="failed" if error else "live"))
-            if job is not None and not error and job.started_at is not None:
+                heartbeat_at=now, stage="failed" if error else ended))
+            if job is not None and not error and job.started_at is not None \
+                    and job.kind == "build":
                 conn.execute(update(jobs).where(
                     jobs.c.status == "queued", jobs.c.kind == job.kind,
                     jobs.c.created_at <= job.started_at).values(

@@ -178,6 +178,19 @@ synonym_groups = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+batch_runs = Table(
+    "batch_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("items", Text, nullable=False),
+    Column("results", Text),
+    Column("passed", Integer),
+    Column("total", Integer, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_REVISION = "0001"  # the schema the website channel created before migrations
 

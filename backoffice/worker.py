@@ -11,13 +11,16 @@ import socket
 import threading
 import time
 
+from backoffice.batch import BatchStore
 from backoffice.curation import CuratedStore
 from backoffice.documents import UPLOAD_DIR, DocumentStore
 from backoffice.guidance import GuidanceStore
 from backoffice.jobs import Job, JobQueue
 from backoffice.logstore import LogStore
 from backoffice.synonyms import SynonymStore
+from bot.core import Bot
 from bot.errors import BotError
+from bot.sessions import InMemorySessionStore
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +42,22 @@ class IndexWorker:
         job = self.queue.claim(self.name)
         if job is None:
             return None
-        log.info("index job #%d started on %s", job.id, self.name)
-        self._build(job)
+        log.info("%s job #%d started on %s", job.kind, job.id, self.name)
+        if job.kind == "batch":
+            self._batch(job)
+        else:
+            self._build(job)
         return self.queue.get(job.id)
+
+    def _batch(self, job: Job) -> None:
+        # A bot on the live index that keeps no log and no sessions of its own.
+        quiet = Bot(self.bot.retriever, self.bot.settings, sessions=InMemorySessionStore())
+        try:
+            BatchStore(self.logstore).run(job, quiet)
+        except (BotError, OSError, ValueError) as exc:
+            self.queue.finish(job.id, f"the batch test could not run ({exc})")
+            return
+        self.queue.finish(job.id)
 
     def run_forever(self) -> None:
         while not self._stop.is_set():

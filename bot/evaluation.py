@@ -1,12 +1,15 @@
 """Run an evaluation file in the shared/eval format against a Bot and score it.
 
-A line is {"id", "lang", "question" | "turns", "expect": answer|fallback|urgent, "any": [...]}.
-An `answer` passes when the reply's kind is answer (or urgent with quotes) and the first
-quoted passage contains one of `any` verbatim and is at most 400 characters long.
+A line is {"id", "lang", "question" | "turns", "expect": answer|fallback|urgent, "any": [...],
+"doc"} (or a CSV row of the same). An `answer` passes when the reply's kind is answer (or
+urgent with quotes) and the first quoted passage contains one of `any` verbatim, comes from
+`doc` when one is named, and is at most 400 characters long.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -15,6 +18,7 @@ from pathlib import Path
 from bot.errors import BotError, InputError
 
 MAX_FIRST_PASSAGE = 400
+MAX_ITEMS = 5000
 
 
 @dataclass
@@ -63,24 +67,63 @@ class EvalReport:
 
 
 def load_questions(path: Path) -> list[dict]:
-    items = []
     try:
-        lines = path.read_text("utf-8").splitlines()
+        text = path.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
+    return parse_questions(text, str(path))
+
+
+def parse_questions(text: str, name: str = "questions") -> list[dict]:
+    """Questions with what is expected, as JSONL (the shared/eval format) or as CSV with
+    a header: question (or turns, separated by " || "), expect, and optional id, lang,
+    any (passage fragments, separated by " | "), doc (a document id or title)."""
+    if text.lstrip().startswith("{") or not text.strip():
+        return _checked(_jsonl(text, name), name)
+    return _checked(_csv(text, name), name)
+
+
+def _jsonl(text: str, name: str) -> list[tuple[int, dict]]:
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            items.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: malformed JSON ({exc.msg})") from exc
+            raise InputError(f"{name}:{number}: malformed JSON ({exc.msg})") from exc
+    return items
+
+
+def _csv(text: str, name: str) -> list[tuple[int, dict]]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "expect" not in reader.fieldnames:
+        raise InputError(f"{name}: a CSV needs a header with 'question' and 'expect'")
+    items = []
+    try:
+        for row in reader:
+            item: dict = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            if item.get("turns"):
+                item["turns"] = [t.strip() for t in item["turns"].split("||") if t.strip()]
+            if item.get("any"):
+                item["any"] = [a.strip() for a in item["any"].split(" | ") if a.strip()]
+            items.append((reader.line_num, {k: v for k, v in item.items() if v}))
+    except csv.Error as exc:
+        raise InputError(f"{name}:{reader.line_num}: malformed CSV ({exc})") from exc
+    return items
+
+
+def _checked(rows: list[tuple[int, dict]], name: str) -> list[dict]:
+    items = []
+    for number, item in rows:
         if not isinstance(item, dict) or not (item.get("question") or item.get("turns")):
-            raise InputError(f"{path}:{number}: needs 'question' or 'turns'")
+            raise InputError(f"{name}:{number}: needs 'question' or 'turns'")
         if item.get("expect") not in ("answer", "fallback", "urgent"):
-            raise InputError(f"{path}:{number}: 'expect' must be answer, fallback or urgent")
+            raise InputError(f"{name}:{number}: 'expect' must be answer, fallback or urgent")
         item.setdefault("id", f"line{number}")
         items.append(item)
+    if len(items) > MAX_ITEMS:
+        raise InputError(f"{name}: at most {MAX_ITEMS:,} questions")
     return items
 
 
@@ -120,6 +163,13 @@ def evaluate_item(bot, item: dict) -> Result:
             result.why = f"first quote is {len(first)} characters"
         elif wanted and not any(w in first for w in wanted):
             result.why = f"first quote lacks {wanted}: {first[:80]}"
+        elif item.get("doc") and not _from_document(reply.passages[0], item["doc"]):
+            result.why = f"first quote is from {reply.passages[0].doc_id}, not {item['doc']}"
         else:
             result.passed = True
     return result
+
+
+def _from_document(passage, doc: str) -> bool:
+    """The passage comes from `doc`: its id (or the start of it) or its title."""
+    return passage.doc_id == doc or passage.doc_id.startswith(doc) or doc in passage.title

@@ -39,7 +39,7 @@ from bot.ingest import SUFFIXES, load_corpus
 from bot.language import has_cjk, keyword_tokens
 from bot.lexicon import Lexicon, cedict, dictionary_words_in
 from bot.models import Chunk
-from bot.synonyms import SYNONYMS_FILE, Synonyms
+from bot.synonyms import SYNONYMS_FILE, Synonyms, in_text
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,15 @@ class SearchIndex:
     section_members: list[list[int]] = dataclasses.field(init=False)  # section -> chunks
     sentence_ranges: dict[int, tuple[int, int]] = dataclasses.field(init=False)  # sentence rows
 
+    def mentions(self, member: str) -> bool:
+        """Does the corpus's text hold `member` (a synonym group's word or phrase)?"""
+        found = self._mentions.get(member)
+        if found is None:
+            found = self._mentions[member] = any(in_text(member, t) for t in self.section_texts)
+        return found
+
     def __post_init__(self) -> None:
+        self._mentions: dict[str, bool] = {}
         self.section_of = _sections(self.chunks)
         self.section_texts = _section_texts(self.chunks, self.section_of)
         self.section_members = [[] for _ in self.section_texts]

@@ -58,7 +58,8 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
     latest message, which decides which sentence answers; `include`: chunk positions that
     must be among the candidates (an operator's phrasing names one)."""
     index = retriever.index
-    terms = index.synonyms.expand(text, translate(question_terms(text), index.lexicon))
+    terms = index.synonyms.expand(text, translate(question_terms(text), index.lexicon),
+                                  index.mentions)
     focus_text = (focus or "").lower()
     weights = np.array([q.term.weight * (scoring.follow_up_focus
                                          if focus and q.term.key in focus_text else 1.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,16 +47,20 @@ class Synonyms:
         csv.writer(out).writerows(self.groups)
         return out.getvalue()
 
-    def expand(self, text: str, terms: list[QueryTerm]) -> list[QueryTerm]:
+    def expand(self, text: str, terms: list[QueryTerm],
+               corpus_has: Callable[[str], bool] = lambda member: False) -> list[QueryTerm]:
         """`terms` with each group found in `text` (lower-cased) joined to the term that
-        names it, or added as a term of its own."""
+        names it, or added as a term of its own. A group bridges the visitor's words to
+        the corpus's: when the word the question uses is one the corpus uses too
+        (`corpus_has`), the question already matches as written and the group adds
+        nothing (measured: expanding it then only reshuffled near ties)."""
         if not self.groups:
             return terms
         lowered = text.lower()
         out = list(terms)
         for group in self.groups:
             found = next((m for m in group if _in_text(m, lowered)), None)
-            if found is None:
+            if found is None or corpus_has(found):
                 continue
             others = tuple(_words(m) for m in group if m != found)
             key = _key(found)
@@ -69,6 +74,11 @@ class Synonyms:
                 out[at] = QueryTerm(query_term.term, tuple(dict.fromkeys(
                     query_term.translations + others)))
         return out
+
+
+def in_text(member: str, lowered: str) -> bool:
+    """Does lower-cased `lowered` hold `member` (Chinese verbatim, English by stems)?"""
+    return _in_text(member, lowered)
 
 
 def _in_text(member: str, lowered: str) -> bool:

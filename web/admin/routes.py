@@ -1,6 +1,6 @@
 """Operator console at /admin: server-rendered pages (Jinja2, autoescaped) over the
 back office, one router per resource (auth, dashboard, conversations, curated, knowledge,
-testing, synonyms). Nothing
+testing, synonyms, batch). Nothing
 answers without a valid operator session; every form carries a CSRF token tied to the
 session (the login form: a double-submit cookie)."""
 
@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from web.admin import (
     auth,
+    batch,
     conversations,
     curated,
     dashboard,
@@ -31,5 +32,6 @@ def add_admin_routes(app: FastAPI) -> None:
             return RedirectResponse("/admin/login", 303)
         return Response("log in first", 401, media_type="text/plain")
 
-    for resource in (auth, dashboard, conversations, curated, knowledge, testing, synonyms):
+    for resource in (auth, dashboard, conversations, curated, knowledge, testing, synonyms,
+                     batch):
         app.include_router(resource.router)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backoffice.synonyms import SynonymStore
 from bot.errors import InputError
-from web.admin.common import CheckedEditor, Editor, apply_change, page
+from web.admin.common import CheckedEditor, Editor, apply_change, csv_download, page
 
 router = APIRouter(include_in_schema=False)
 MAX_CSV_BYTES = 1024 * 1024
@@ -56,9 +56,7 @@ async def synonyms_import(request: Request, operator: CheckedEditor,
 @router.get("/admin/synonyms.csv")
 async def synonyms_export(request: Request, operator: Editor) -> Response:
     body = await run_in_threadpool(synonyms_of(request).to_csv)
-    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="synonyms.csv"',
-        "Cache-Control": "no-store"})
+    return csv_download(body, "synonyms.csv")
 
 
 @router.post("/admin/synonyms/{group_id}")
