@@ -58,7 +58,7 @@ screenshots: install-test
 	dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1 || \
 		apt-get install -y -qq fonts-noto-cjk fonts-noto-color-emoji
 	FAQBOT_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py \
-		tests/test_console_browser.py
+		tests/test_console_browser.py tests/test_knowledge_browser.py
 
 clean:
 	rm -rf index/current index/builds index/embedding_cache.sqlite bench/.cache

@@ -39,6 +39,8 @@ class GuidanceStore:
 
     def add_phrasing(self, question: str, doc_id: str, quote: str, title: str,
                      username: str) -> int:
+        # A browser sends a form's line breaks as CRLF; the passage has LF.
+        quote = quote.replace("\r\n", "\n")
         if not quote.strip() or not doc_id:
             raise InputError("a phrasing needs the passage it points to")
         return self._add("phrasing", question, username, doc_id=doc_id, quote=quote,
