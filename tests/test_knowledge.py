@@ -238,3 +238,31 @@ def test_a_worker_killed_mid_build_leaves_the_old_index_and_the_job_completes(
     finished = queue.get(job.id)
     assert finished.status == "done" and finished.attempts == 2
     assert current_path(settings.index_dir).resolve() != serving
+
+
+def test_admins_manage_users_and_roles(console, kb_bot):
+    OperatorStore(kb_bot.logstore).create_user("boss", PASSWORD)  # admin by default
+    console_login(console, "editor1", PASSWORD)
+    assert console.get("/admin/users").status_code == 403
+    console.cookies.clear()
+    console_login(console, "boss", PASSWORD)
+    screen = console.get("/admin/users")
+    assert screen.status_code == 200 and "FAQBOT_CORPUS_DIR" in screen.text
+    assert kb_bot.settings.database_url not in screen.text  # secrets are not shown
+    token = form_csrf(screen.text)
+    made = console.post("/admin/users", data={"csrf_token": token, "username": "newbie",
+                                              "password": PASSWORD, "role": "reviewer"},
+                        follow_redirects=False)
+    assert made.status_code == 303
+    weak = console.post("/admin/users", data={"csrf_token": token, "username": "weak",
+                                              "password": "short", "role": "editor"})
+    assert weak.status_code == 422 and "10 characters" in weak.text
+    promoted = console.post("/admin/users/newbie/role", data={"csrf_token": token,
+                                                             "role": "editor"},
+                            follow_redirects=False)
+    assert promoted.status_code == 303
+    roles = {u["username"]: u["role"] for u in OperatorStore(kb_bot.logstore).users()}
+    assert roles["newbie"] == "editor"
+    assert console.post("/admin/users/boss/role", data={"csrf_token": token,
+                                                       "role": "reviewer"}).status_code == 409
+    assert "user.role" in console.get("/admin/audit").text

@@ -1,6 +1,6 @@
 """Operator console at /admin: server-rendered pages (Jinja2, autoescaped) over the
 back office, one router per resource (auth, dashboard, conversations, curated, knowledge,
-testing, synonyms, batch). Nothing
+testing, synonyms, batch, users). Nothing
 answers without a valid operator session; every form carries a CSRF token tied to the
 session (the login form: a double-submit cookie)."""
 
@@ -18,6 +18,7 @@ from web.admin import (
     knowledge,
     synonyms,
     testing,
+    users,
 )
 from web.admin.common import NotLoggedIn
 from web.admin.login import LoginGuard
@@ -33,5 +34,5 @@ def add_admin_routes(app: FastAPI) -> None:
         return Response("log in first", 401, media_type="text/plain")
 
     for resource in (auth, dashboard, conversations, curated, knowledge, testing, synonyms,
-                     batch):
+                     batch, users):
         app.include_router(resource.router)
