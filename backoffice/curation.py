@@ -112,6 +112,9 @@ class CuratedStore:
                         "url": entry.source_url or "",
                         "date": entry.updated_at.strftime("%Y-%m-%d")}, ensure_ascii=False))
         path = self.corpus_dir / CURATED_FILE
+        if not lines:  # no file rather than an empty one (which a build would warn about)
+            path.unlink(missing_ok=True)
+            return path
         tmp = path.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         os.replace(tmp, path)

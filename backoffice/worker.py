@@ -108,10 +108,11 @@ class IndexWorker:
             log.error("index job #%d failed: %s", job.id, exc)
             return
         counts: dict[int, int] = {}
-        for chunk in self.bot.retriever.index.chunks:
-            for doc in stored:
-                if chunk.doc_id.startswith(doc.doc_prefix):
-                    counts[doc.id] = counts.get(doc.id, 0) + 1
+        for chunk in self.bot.retriever.index.chunks:  # uploads/000012-name...: document 12
+            if chunk.doc_id.startswith(f"{UPLOAD_DIR}/"):
+                number = chunk.doc_id[len(UPLOAD_DIR) + 1:].split("-", 1)[0]
+                if number.isdigit():
+                    counts[int(number)] = counts.get(int(number), 0) + 1
         problems = {doc.id: warning for doc in stored for warning in manifest.warnings
                     if f"{UPLOAD_DIR}/{doc.file_name}" in warning}
         # A document replaced while this build ran waits for the next one.

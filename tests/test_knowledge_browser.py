@@ -24,6 +24,7 @@ def kb_server(own_seed_bot, tmp_path_factory):
     operators = OperatorStore(bot.logstore)
     operators.create_user("editor", PASSWORD, "editor")
     operators.create_user("reviewer", PASSWORD, "reviewer")
+    operators.create_user("boss", PASSWORD)
     folder = tmp_path_factory.mktemp("leaflets")
     leaflet = documents.pdf(folder / "piriformis.pdf", "梨状肌综合征患者手册", ZH_PAGES,
                             header="脊柱健康科普手册")
@@ -118,3 +119,30 @@ def test_a_reviewer_cannot_upload(kb_server, page):
     page.fill("input[name=q]", "腰椎间盘突出症的症状有哪些")
     page.click("text=Try it")
     assert page.locator("text=This passage should answer this question").count() == 0
+
+
+def test_a_batch_test_and_the_users_page(kb_server, page, tmp_path):
+    url, _ = kb_server
+    _log_in(page, url, "editor")
+    questions = tmp_path / "regression.jsonl"
+    questions.write_text(
+        '{"id": "q1", "question": "腰椎间盘突出有什么典型症状", "expect": "answer", '
+        '"any": ["疼痛多为单侧"]}\n'
+        '{"id": "q2", "question": "How do I renew my passport?", "expect": "fallback"}\n',
+        "utf-8")
+    page.goto(url + "/admin/batch")
+    page.set_input_files("input[name=file]", str(questions))
+    page.click("text=Run")
+    page.wait_for_selector("#runs >> text=done", timeout=TIMEOUT_MS * 2)
+    page.locator("#runs a").first.click()
+    assert "2 / 2 passed" in page.locator("main").inner_text()
+    shot(page, "29-console-batch-results")
+
+
+def test_the_admin_sees_users_and_settings(kb_server, page):
+    url, _ = kb_server
+    _log_in(page, url, "boss")
+    page.click("text=Users 用户")
+    assert "editor" in page.locator("#users").inner_text()
+    assert "FAQBOT_CORPUS_DIR" in page.locator("#settings").inner_text()
+    shot(page, "30-console-users")

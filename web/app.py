@@ -203,7 +203,9 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["content-type"], max_age=600)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES,
-                       larger={"/admin/documents": MAX_UPLOAD_REQUEST_BYTES})
+                       larger={"/admin/documents": MAX_UPLOAD_REQUEST_BYTES,
+                               "/admin/batch": 4 * 1024 * 1024,
+                               "/admin/synonyms/import": 2 * 1024 * 1024})
     app.add_middleware(AccessLogMiddleware, proxies=app.state.proxies, salt=app.state.salt)
 
     _add_error_handlers(app)
