@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class IndexWorker:
+    HEARTBEAT_SECONDS = 10.0
+
     def __init__(self, bot, logstore: LogStore, poll_seconds: float = 1.0,
                  name: str | None = None) -> None:
         self.bot = bot
@@ -91,21 +93,38 @@ class IndexWorker:
         pending = [d.id for d in stored if d.status in ("queued", "indexing", "failed")]
         self.documents.set_status(pending, "indexing")
         last = 0.0
+        state = ["starting", 0, 0]
 
         def progress(stage: str, done: int, total: int) -> None:
             nonlocal last
+            state[:] = [stage, done, total]
             now = time.monotonic()
-            if now - last >= 0.5 or done == total:  # a heartbeat, not a write per text
+            if now - last >= 0.5 or done == total:  # a report, not a write per text
                 last = now
                 self.queue.progress(job.id, stage, done, total)
 
+        # A heartbeat of its own: one slow step (a large batch of texts) must not make the
+        # job look dead to other workers.
+        beating = threading.Event()
+
+        def beat() -> None:
+            while not beating.wait(self.HEARTBEAT_SECONDS):
+                self.queue.progress(job.id, *state)
+
+        heart = threading.Thread(target=beat, name="index-heartbeat", daemon=True)
+        heart.start()
+        error = ""
         try:
             manifest = self.bot.reindex(progress)
         except (BotError, OSError) as exc:
-            error = f"the build failed ({exc}); the bot keeps its previous index"
+            manifest, error = None, f"the build failed ({exc}); the bot keeps its previous index"
+        finally:
+            beating.set()
+            heart.join()  # no heartbeat lands after the job has ended
+        if manifest is None:
             self.documents.set_status(pending, "failed", error)
             self.queue.finish(job.id, error)
-            log.error("index job #%d failed: %s", job.id, exc)
+            log.error("index job #%d failed: %s", job.id, error)
             return
         counts: dict[int, int] = {}
         for chunk in self.bot.retriever.index.chunks:  # uploads/000012-name...: document 12
