@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.language import EN_STOPWORDS, ZH_STOPWORDS, _jieba, has_cjk, stem
+from bot.language import EN_STOPWORDS, ZH_STOPWORDS, ZIPF_FLOOR, _jieba, has_cjk, stem, zipf
 from bot.lexicon import PREFIX, Lexicon
 from bot.limits import LIMITS
 
@@ -130,10 +130,8 @@ def translate(terms: list[Term], lexicon: Lexicon,
 def rarity_weight(word: str, lang: str) -> float:
     """1.0 for rare words (Zipf frequency <= 3: most disease and drug names), down to 0.3
     for everyday words (Zipf >= 5.5: 'treat', '检查'), linearly in between."""
-    from wordfreq import zipf_frequency
-
-    zipf = zipf_frequency(word, lang)
-    return float(min(1.0, max(0.3, 1.0 - 0.28 * (zipf - 3.0))))
+    frequency = max(zipf(word, lang), ZIPF_FLOOR)
+    return float(min(1.0, max(0.3, 1.0 - 0.28 * (frequency - 3.0))))
 
 
 def passage_terms(text: str) -> set[str]:

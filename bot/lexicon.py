@@ -27,7 +27,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from bot.language import EN_STOPWORDS, stem
+from bot.language import EN_STOPWORDS, stem, zipf
 
 SENSES_PER_WORD = 3  # later senses are rarer meanings (腰: waist / lower back / pocket)
 MAX_SENSE_WORDS = 3  # a longer sense is an explanation, not a translation
@@ -201,11 +201,9 @@ def _partial_is_safe(known: tuple[str, ...], sense: tuple[str, ...]) -> bool:
     own ("lumbar vertebra" -> lumbar) or what it drops is an everyday word ("high blood
     pressure" -> blood pressure), not when it drops the specific word ("codonopsis root"
     -> root)."""
-    from wordfreq import zipf_frequency
-
-    if any(zipf_frequency(w, "en") < SPECIFIC_ZIPF for w in known):
+    if any(zipf(w, "en") < SPECIFIC_ZIPF for w in known):
         return True
-    return all(zipf_frequency(w, "en") >= EVERYDAY_ZIPF for w in sense if w not in known)
+    return all(zipf(w, "en") >= EVERYDAY_ZIPF for w in sense if w not in known)
 
 
 def dictionary_words_in(text: str, dictionary: dict[str, list[tuple[str, ...]]],

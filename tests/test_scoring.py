@@ -9,6 +9,7 @@ import pytest
 from bot import answer
 from bot.confidence import FEATURES, SCORING, confidence_of, scoring_fingerprint
 from bot.coverage import QueryTerm, Term, covered, question_terms, translate
+from bot.language import has_cjk, zipf
 from bot.lexicon import Lexicon, dictionary_words_in, parse_cedict, sense_words
 from bot.models import Chunk
 
@@ -160,3 +161,29 @@ def test_scoring_constants_are_fingerprinted():
     assert scoring_fingerprint() == scoring_fingerprint(SCORING)
     assert scoring_fingerprint(replace(SCORING, threshold=0.9)) != scoring_fingerprint()
     assert np.isfinite(list(SCORING.weights.values())).all()
+
+
+def test_the_small_frequency_lists_give_the_large_lists_answers(seed_bot):
+    """Every rule reading word frequencies treats words below Zipf 3 alike, and the small
+    lists hold every word above it: the same weights and decisions, at a quarter of the
+    memory."""
+    from wordfreq import zipf_frequency
+
+    from bot.coverage import passage_terms, rarity_weight
+    from bot.lexicon import EVERYDAY_ZIPF, SPECIFIC_ZIPF
+
+    words = set()
+    for chunk in seed_bot.retriever.index.chunks:
+        words |= passage_terms(chunk.text)
+    words |= {w for senses in seed_bot.retriever.index.lexicon.entries.values()
+              for sense in senses for w in sense}
+    assert len(words) > 1000
+    for word in words:
+        lang = "zh" if has_cjk(word) else "en"
+        large = zipf_frequency(word, lang)
+        assert rarity_weight(word, lang) == float(min(1.0, max(0.3, 1.0 - 0.28 * (
+            large - 3.0)))), word
+        if lang == "en":
+            small = zipf(word, "en")
+            assert (small < SPECIFIC_ZIPF) == (large < SPECIFIC_ZIPF), word
+            assert (small >= EVERYDAY_ZIPF) == (large >= EVERYDAY_ZIPF), word
