@@ -47,16 +47,22 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 
 
 @app.command()
-def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = None) -> None:
+def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = None,
+          progress: Annotated[bool, typer.Option(
+              "--progress", hidden=True, help="Report each stage on standard output and "
+              "stop when the parent process does (a server's build)")] = False) -> None:
     """Build (or rebuild) the index from the corpus; unchanged texts reuse cached vectors."""
     from bot.embedding import make_embedder
     from bot.index import build_index
 
     settings = _settings(corpus, index, model)
+    report = None
+    if progress:
+        report = _report_progress()
     try:
         embedder = make_embedder(settings.embedding_model, settings.embed_threads)
         manifest = build_index(settings.corpus_dir, settings.index_dir, embedder,
-                               settings.vector_index, settings.embedding_cache_path())
+                               settings.vector_index, settings.embedding_cache_path(), report)
     except BotError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -325,6 +331,32 @@ def _run_jobs(settings: Settings, once: bool) -> None:
         return
     while (job := runner.run_once()) is not None:
         typer.echo(f"job #{job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))
+
+
+def _report_progress():
+    """For a build run by a server (bot.builder): progress lines on standard output, and
+    an end to the build if the server goes away (an orphan must not swap in an index
+    behind the back of whoever took the job over)."""
+    import json
+    import os
+    import threading
+    import time
+
+    from bot.builder import PROGRESS_PREFIX
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+    def report(stage: str, done: int, total: int) -> None:
+        print(PROGRESS_PREFIX + json.dumps([stage, done, total]), flush=True)
+
+    return report
 
 
 def _configure_access_log() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import answer, safety
+from bot.builder import build_in_child
 from bot.confidence import SCORING
 from bot.config import Settings
 from bot.embedding import Embedder, make_embedder
@@ -20,7 +21,6 @@ from bot.explain import Explanation, explanation
 from bot.index import (
     Manifest,
     Progress,
-    build_index,
     built_from,
     current_path,
     is_stale,
@@ -109,8 +109,7 @@ class Bot:
             if not build:
                 raise IndexStoreError(f"index in {settings.index_dir} is missing or stale")
             log.info("building index from %s", settings.corpus_dir)
-            build_index(settings.corpus_dir, settings.index_dir, embedder, settings.vector_index,
-                        settings.embedding_cache_path())
+            build_in_child(settings)
         retriever = Retriever(load_index(settings.index_dir), embedder)
         warm_up()
         if hasattr(embedder, "warm_up"):
@@ -121,14 +120,12 @@ class Bot:
     def reindex(self, progress: Progress | None = None) -> Manifest:
         """Rebuild the index from the corpus and serve it from the next question on.
         Unchanged texts come from the embedding cache, so only new or edited entries are
-        embedded; questions in flight finish on the index they started with. `progress`
+        embedded; questions in flight finish on the index they started with. The build
+        runs in a child process (bot.builder): its memory is never the server's. `progress`
         hears of each stage (bot.index.build_index)."""
-        settings = self.settings
         with self._reindex_lock:
-            manifest = build_index(settings.corpus_dir, settings.index_dir,
-                                   self.retriever.embedder, settings.vector_index,
-                                   settings.embedding_cache_path(), progress)
-            self._use(load_index(settings.index_dir))
+            manifest = build_in_child(self.settings, progress)
+            self._use(load_index(self.settings.index_dir))
         return manifest
 
     def refresh_if_rebuilt(self, every_seconds: float = 2.0) -> None:

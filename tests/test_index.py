@@ -157,3 +157,35 @@ def test_indexing_one_corpus_leaves_another_index_alone(make_settings, embedder,
     assert read_manifest(first.index_dir) == before
     assert built_from(tmp_path / "index-two") == other_corpus.resolve()
     assert sorted(p.name for p in tmp_path.glob("general-vocabulary*")) == []
+
+
+def test_builds_run_in_a_child_process_and_torch_never_enters_the_server(tmp_path, cache_dir):
+    """A server that builds (first start, then a reindex with enough new texts for the
+    torch engine) keeps torch out of its own memory; the build's progress reaches it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    corpus = tmp_path / "corpus"
+    shutil.copytree(root / "corpus", corpus)
+    script = f"""
+import sys
+from pathlib import Path
+from bot.config import Settings
+from bot.core import Bot
+settings = Settings(corpus_dir=Path({str(corpus)!r}), index_dir=Path({str(tmp_path / 'ix')!r}),
+                    cache_dir=Path({str(cache_dir)!r}))
+bot = Bot.load(settings=settings)
+(settings.corpus_dir / "more.jsonl").write_text("".join(
+    '{{"question": "Exercise %d for the back?", "answer": "Do exercise %d slowly."}}\\n' % (i, i)
+    for i in range(60)))
+stages = []
+bot.reindex(lambda stage, done, total: stages.append(stage))
+print("torch" in sys.modules, sorted(set(stages)), bot.ask("Exercise 7 for the back?").kind)
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == \
+        "False ['embedding', 'reading', 'writing'] answer"
