@@ -31,6 +31,7 @@ from bot.errors import (
 from bot.models import Lang, Reply
 from bot.sessions import SESSION_ID
 from web.admin.routes import add_admin_routes
+from web.metrics import CountingRecorder, Metrics, MetricsMiddleware
 from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, Proxies, client_hash
 from web.ratelimit import make_rate_limiter
 from web.wechat.routes import add_wechat_routes
@@ -129,9 +130,17 @@ def start_index_worker(bot, settings: Settings):
     from backoffice.logstore import LogStore
     from backoffice.worker import IndexWorker
 
-    if settings.worker != "in-process" or not isinstance(bot.logstore, LogStore):
+    store = getattr(bot.logstore, "inner", bot.logstore)
+    if settings.worker != "in-process" or not isinstance(store, LogStore):
         return None
-    return IndexWorker(bot, bot.logstore).start()
+    return IndexWorker(bot, store).start()
+
+
+def instrument(bot) -> Metrics:
+    """The bot's recorder counts replies for /metrics (wrapped once per bot)."""
+    if not isinstance(bot.logstore, CountingRecorder):
+        bot.logstore = CountingRecorder(bot.logstore, Metrics())
+    return bot.logstore.metrics
 
 
 def get_bot(request: Request):
@@ -179,6 +188,8 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if app.state.bot is None:
             app.state.bot = await run_in_threadpool(load_service_bot, settings)
+        app.state.metrics = instrument(app.state.bot)
+        app.state.metrics.observe_index(app.state.bot.retriever.index.manifest)
         worker = start_index_worker(app.state.bot, settings)
         yield
         if worker is not None:
@@ -189,6 +200,7 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     app = FastAPI(title="faqbot", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
                   description="Bilingual medical FAQ bot: answers quote their sources.")
     app.state.bot = bot
+    app.state.metrics = instrument(bot) if bot is not None else Metrics()
     app.state.settings = settings
     app.state.salt = settings.client_salt_bytes()
     app.state.proxies = Proxies(settings.proxy_networks())
@@ -207,6 +219,7 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
                                "/admin/batch": 4 * 1024 * 1024,
                                "/admin/synonyms/import": 2 * 1024 * 1024})
     app.add_middleware(AccessLogMiddleware, proxies=app.state.proxies, salt=app.state.salt)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     _add_error_handlers(app)
     _add_api_routes(app, settings, app.state.answer_pool)
@@ -283,6 +296,23 @@ def _add_api_routes(app: FastAPI, settings: Settings, pool: ThreadPoolExecutor) 
                           k: Annotated[int, Query(ge=1, le=10)] = 5) -> Suggestions:
         """Starter questions the corpus can answer, for a welcome screen."""
         return Suggestions(lang=lang, suggestions=bot.suggestions(lang, k))
+
+    @app.get("/api/ready", responses=_errors(503))
+    async def ready(request: Request) -> dict[str, str]:
+        """200 once the index is loaded and answering (a load balancer's readiness
+        check); 503 before."""
+        bot = request.app.state.bot
+        if bot is None or not bot.retriever.index.chunks:
+            raise HTTPException(503, "the index is not loaded yet")
+        return {"status": "ready"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        bot = request.app.state.bot
+        if bot is not None:
+            request.app.state.metrics.observe_index(bot.retriever.index.manifest)
+        return Response(request.app.state.metrics.exposition(),
+                        media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/api/health", response_model=Health)
     async def health(bot: BotDep) -> Health:

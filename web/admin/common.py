@@ -43,6 +43,7 @@ def page(request: Request, name: str, context: dict[str, Any],
 
 def operators_of(request: Request) -> OperatorStore:
     logstore = request.app.state.bot.logstore
+    logstore = getattr(logstore, "inner", logstore)  # under /metrics' counting recorder
     if logstore is None:
         raise HTTPException(503, "the console needs the conversation log")
     return OperatorStore(logstore)

@@ -1,0 +1,49 @@
+"""Readiness and Prometheus metrics: requests by route template and status, latency,
+replies by kind and channel, log write failures, the index served."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from web.app import create_app
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line
+                                               for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_ready_and_metrics(web_bot, seed_settings):
+    settings = seed_settings.model_copy(update={"rate_limit_per_minute": 0})
+    with TestClient(create_app(settings, bot=web_bot)) as client:
+        assert client.get("/api/ready").json() == {"status": "ready"}
+        before = client.get("/metrics").text
+        client.post("/api/chat", json={"message": "确诊脑膜瘤以后要怎么随访"})
+        client.post("/api/chat", json={"message": "How do I renew my passport?"})
+        client.post("/api/chat", json={"message": "腰痛，今天突然大小便失禁"})
+        client.post("/api/chat", json={"message": ""})
+        client.get("/admin/conversations/abc")  # a path parameter: counted by template
+        after = client.get("/metrics")
+    assert after.headers["content-type"].startswith("text/plain")
+    text = after.text
+    for kind in ("answer", "fallback", "urgent"):
+        assert _metric(text, "faqbot_replies_total", kind=kind, channel="web") == \
+            _metric(before, "faqbot_replies_total", kind=kind, channel="web") + 1
+    assert _metric(text, "faqbot_http_requests_total", route="/api/chat", method="POST",
+                   status="422") >= 1
+    assert _metric(text, "faqbot_http_requests_total",
+                   route="/admin/conversations/{session_id}", method="GET") >= 1
+    assert "/admin/conversations/abc" not in text
+    assert _metric(text, "faqbot_http_request_seconds_count", route="/api/chat") >= 4
+    assert _metric(text, "faqbot_index_info") == len(web_bot.retriever.index.chunks)
+    assert "faqbot_log_write_failures_total" in text
+
+
+def test_not_ready_before_the_index_is_loaded(seed_settings):
+    app = create_app(seed_settings)  # no bot yet: the lifespan would load it
+    client = TestClient(app)  # not entered: no lifespan, nothing loaded
+    response = client.get("/api/ready")
+    assert response.status_code == 503 and "not loaded" in response.json()["detail"]

@@ -1,0 +1,98 @@
+"""Prometheus metrics at /metrics (prometheus-client): requests by route and status,
+latency histograms, replies by kind and channel (fallback and urgent rates follow),
+conversation-log write failures, and the index being served. One registry per process:
+with several workers, each reports its own (scrape them one by one, or sum)."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.errors import LogStoreError
+from bot.models import Reply
+from bot.recorder import ExchangeRecorder
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("faqbot_http_requests_total", "HTTP requests",
+                                ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("faqbot_http_request_seconds", "HTTP request latency",
+                                 ["route"], registry=self.registry,
+                                 buckets=(.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+        self.replies = Counter("faqbot_replies_total", "Replies by kind and channel",
+                               ["kind", "channel"], registry=self.registry)
+        self.log_failures = Counter("faqbot_log_write_failures_total",
+                                    "Exchanges the conversation log database refused "
+                                    "(spooled to disk, written later)",
+                                    registry=self.registry)
+        self.index = Gauge("faqbot_index_info", "The index being served (value: chunks)",
+                           ["built_at", "model"], registry=self.registry)
+
+    def observe_index(self, manifest) -> None:
+        self.index.clear()
+        self.index.labels(manifest.built_at, manifest.model_id).set(manifest.chunks)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class CountingRecorder:
+    """The bot's exchange recorder, counting each reply by kind and channel on its way to
+    the conversation log (and each write the log refused)."""
+
+    def __init__(self, inner: ExchangeRecorder | None, metrics: Metrics) -> None:
+        self.inner = inner
+        self.metrics = metrics
+
+    def record_exchange(self, question: str, reply: Reply, channel: str,
+                        latency_ms: float) -> None:
+        self.metrics.replies.labels(reply.kind, channel).inc()
+        if self.inner is None:
+            return
+        try:
+            self.inner.record_exchange(question, reply, channel, latency_ms)
+        except LogStoreError:
+            self.metrics.log_failures.inc()
+            raise
+
+    def record_feedback(self, reply_id: str, rating: str, comment: str | None = None) -> None:
+        if self.inner is None:
+            raise LogStoreError("no log store configured; feedback is not recorded")
+        self.inner.record_feedback(reply_id, rating, comment)
+
+    def __getattr__(self, name: str):
+        if name == "inner" or self.inner is None:
+            raise AttributeError(name)
+        return getattr(self.inner, name)  # the back office reads the log store through it
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by its route's template (not its path: bounded labels)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
