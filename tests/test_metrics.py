@@ -47,3 +47,14 @@ def test_not_ready_before_the_index_is_loaded(seed_settings):
     client = TestClient(app)  # not entered: no lifespan, nothing loaded
     response = client.get("/api/ready")
     assert response.status_code == 503 and "not loaded" in response.json()["detail"]
+
+
+def test_a_bot_loaded_at_start_counts_into_the_apps_metrics(seed_settings, tmp_path):
+    settings = seed_settings.model_copy(update={
+        "rate_limit_per_minute": 0, "database_url": f"sqlite:///{tmp_path}/log.sqlite"})
+    with TestClient(create_app(settings)) as client:  # the lifespan loads the bot
+        client.post("/api/chat", json={"message": "确诊脑膜瘤以后要怎么随访"})
+        text = client.get("/metrics").text
+    assert _metric(text, "faqbot_replies_total", kind="answer", channel="web") == 1
+    assert _metric(text, "faqbot_http_requests_total", route="/api/chat", method="POST",
+                   status="200") == 1

@@ -31,7 +31,7 @@ from bot.errors import (
 from bot.models import Lang, Reply
 from bot.sessions import SESSION_ID
 from web.admin.routes import add_admin_routes
-from web.metrics import CountingRecorder, Metrics, MetricsMiddleware
+from web.metrics import CountingRecorder, Metrics
 from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, Proxies, client_hash
 from web.ratelimit import make_rate_limiter
 from web.wechat.routes import add_wechat_routes
@@ -136,10 +136,11 @@ def start_index_worker(bot, settings: Settings):
     return IndexWorker(bot, store).start()
 
 
-def instrument(bot) -> Metrics:
-    """The bot's recorder counts replies for /metrics (wrapped once per bot)."""
+def instrument(bot, metrics: Metrics | None = None) -> Metrics:
+    """The bot's recorder counts replies for /metrics (wrapped once per bot, into
+    `metrics` when given: the app's, which also counts its requests)."""
     if not isinstance(bot.logstore, CountingRecorder):
-        bot.logstore = CountingRecorder(bot.logstore, Metrics())
+        bot.logstore = CountingRecorder(bot.logstore, metrics or Metrics())
     return bot.logstore.metrics
 
 
@@ -188,7 +189,7 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if app.state.bot is None:
             app.state.bot = await run_in_threadpool(load_service_bot, settings)
-        app.state.metrics = instrument(app.state.bot)
+        instrument(app.state.bot, app.state.metrics)
         app.state.metrics.observe_index(app.state.bot.retriever.index.manifest)
         worker = start_index_worker(app.state.bot, settings)
         yield
@@ -218,8 +219,8 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
                        larger={"/admin/documents": MAX_UPLOAD_REQUEST_BYTES,
                                "/admin/batch": 4 * 1024 * 1024,
                                "/admin/synonyms/import": 2 * 1024 * 1024})
-    app.add_middleware(AccessLogMiddleware, proxies=app.state.proxies, salt=app.state.salt)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(AccessLogMiddleware, proxies=app.state.proxies, salt=app.state.salt,
+                       metrics=app.state.metrics)
 
     _add_error_handlers(app)
     _add_api_routes(app, settings, app.state.answer_pool)

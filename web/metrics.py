@@ -5,10 +5,8 @@ with several workers, each reports its own (scrape them one by one, or sum)."""
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from bot.errors import LogStoreError
 from bot.models import Reply
@@ -31,6 +29,12 @@ class Metrics:
                                     registry=self.registry)
         self.index = Gauge("faqbot_index_info", "The index being served (value: chunks)",
                            ["built_at", "model"], registry=self.registry)
+
+    def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
+        """One HTTP request, by its route's template (not its path: bounded labels)."""
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        self.requests.labels(route, scope["method"], str(status)).inc()
+        self.latency.labels(route).observe(seconds)
 
     def observe_index(self, manifest) -> None:
         self.index.clear()
@@ -68,31 +72,3 @@ class CountingRecorder:
         if name == "inner" or self.inner is None:
             raise AttributeError(name)
         return getattr(self.inner, name)  # the back office reads the log store through it
-
-
-class MetricsMiddleware:
-    """Counts every HTTP request by its route's template (not its path: bounded labels)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)

@@ -117,12 +117,15 @@ def _headers(scope: Scope, name: bytes) -> list[str]:
 
 class AccessLogMiddleware:
     """One JSON line per request: method, path (no query string: it may carry signatures),
-    status, duration, a salted hash of the client address. Never a body."""
+    status, duration, a salted hash of the client address. Never a body. The same request
+    counted in `metrics` (web.metrics), when given."""
 
-    def __init__(self, app: ASGIApp, proxies: Proxies, salt: bytes = b"") -> None:
+    def __init__(self, app: ASGIApp, proxies: Proxies, salt: bytes = b"",
+                 metrics=None) -> None:
         self.app = app
         self.proxies = proxies
         self.salt = salt
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,6 +143,8 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
+            if self.metrics is not None:
+                self.metrics.observe_request(scope, status, time.perf_counter() - start)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(json.dumps({
                     "ts": round(time.time(), 3), "method": scope["method"],
