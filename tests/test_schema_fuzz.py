@@ -24,7 +24,7 @@ def test_the_api_conforms_to_its_schema(web_bot, seed_settings, tmp_path):
              f"http://127.0.0.1:{port}/openapi.json", "--checks", "all", "--mode", "all",
              "--max-examples", str(EXAMPLES), "--seed", "11", "--workers", "1",
              "--report", "junit", "--report-junit-path", str(tmp_path / "junit.xml")],
-            capture_output=True, text=True, timeout=600,
+            capture_output=True, text=True, timeout=600, cwd=tmp_path,  # its cache there
             env={"PATH": str(Path(sys.executable).parent), "NO_COLOR": "1",
                  "SCHEMATHESIS_TELEMETRY": "false", "HOME": str(tmp_path)})
     finally:
