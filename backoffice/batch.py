@@ -61,10 +61,7 @@ class BatchStore:
         for done, item in enumerate(items, start=1):
             result = asdict(evaluate_item(bot, item))
             result["question"] = " / ".join(item.get("turns") or [item["question"]])
-            before = previous.get(result["id"])
-            result["change"] = ("new" if before is None else "now passes"
-                                if result["passed"] and not before else "now fails"
-                                if before and not result["passed"] else "")
+            result["change"] = _change(previous.get(result["id"]), result["passed"])
             results.append(result)
             if done % 10 == 0 or done == len(items):
                 self.queue.progress(job.id, "asking", done, len(items))
@@ -105,6 +102,13 @@ class BatchStore:
         if row is None:
             return {}
         return {r["id"]: bool(r["passed"]) for r in json.loads(row.results)}
+
+
+def _change(before: bool | None, passed: bool) -> str:
+    """A line's result against the previous run's."""
+    if before is None:
+        return "new"
+    return "" if before == passed else "now passes" if passed else "now fails"
 
 
 def _run(row, with_results: bool = True) -> BatchRun:

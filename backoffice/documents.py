@@ -165,11 +165,10 @@ class DocumentStore:
                 path.unlink()
         for doc in stored:
             path = folder / doc.file_name
-            data = self.content(doc.id)
             if path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == doc.sha256:
-                continue
+                continue  # written by an earlier build: its content is not read again
             draft = path.with_name(f".{path.name}.tmp")
-            draft.write_bytes(data)
+            draft.write_bytes(self.content(doc.id))
             os.replace(draft, path)
         return stored
 

@@ -18,6 +18,7 @@ from bot.errors import InputError, check_unicode
 from bot.synonyms import MAX_MEMBERS, SYNONYMS_FILE, Synonyms
 
 MAX_MEMBER_CHARS = 60
+MAX_CSV_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class SynonymStore:
 
     def import_csv(self, data: bytes, username: str) -> int:
         """Add the CSV's groups (one a row) that are not there already; how many."""
+        if len(data) > MAX_CSV_BYTES:
+            raise InputError("the CSV is over 1 MB")
         try:
             text = check_unicode(data.decode("utf-8-sig"), "CSV")
         except UnicodeDecodeError:

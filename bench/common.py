@@ -105,6 +105,14 @@ def patient_titles() -> list[str]:
         return sorted({row["title"] for row in csv.DictReader(handle)})
 
 
+def patient_corpus(folder: Path) -> Path:
+    """`folder` as a corpus of the Chinese patient set (its entries.csv), made once."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(SHARED / "datasets" / "zh-medical-dialogue" / "entries.csv",
+                    folder / "entries.csv")
+    return folder
+
+
 def medquad_questions(at_least: int | None = None) -> list[str]:
     """MedQuAD's questions in file order; files stop being read once `at_least` are in."""
     out: list[str] = []

@@ -14,7 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
-from common import CACHE, ROOT, SHARED, report
+from common import CACHE, ROOT, SHARED, patient_corpus, report
 
 from bot.cleaning import normalize_text
 from bot.config import Settings
@@ -63,9 +63,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    zh_files = CACHE / "synonyms-zh-files"
-    zh_files.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ZH / "entries.csv", zh_files / "entries.csv")
+    zh_files = patient_corpus(CACHE / "synonyms-zh-files")
     rows = []
     for on in (False, True):
         dev, dev_n, own, own_n = seed_rates(bot_over(ROOT / "corpus", "seed", on))

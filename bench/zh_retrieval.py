@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 
-from common import CACHE, SHARED, median, report
+from common import CACHE, SHARED, median, patient_corpus, report
 
 from bot.cleaning import normalize_text
 from bot.embedding import E5SmallEmbedder
@@ -29,9 +28,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
-    corpus = CACHE / "zh-corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(DATA / "entries.csv", corpus / "entries.csv")
+    corpus = patient_corpus(CACHE / "zh-corpus")
     index_dir = CACHE / "zh-index"
     embedder = E5SmallEmbedder()
     if is_stale(index_dir, corpus, embedder.model_id, "flat"):

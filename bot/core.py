@@ -22,6 +22,7 @@ from bot.index import (
     Manifest,
     Progress,
     built_from,
+    chunk_holding,
     current_path,
     is_stale,
     load_index,
@@ -278,8 +279,8 @@ class Bot:
                                               if query.follow_up else [])
         guidance = self.retriever.index.guidance
         phrasing = guidance.phrasing_for(query.message)
-        position = (_chunk_position(self.retriever.index.chunks, phrasing.doc_id,
-                                    phrasing.quote) if phrasing else None)
+        position = (chunk_holding(self.retriever.index.chunks, phrasing.doc_id,
+                                  phrasing.quote) if phrasing else None)
         assessment = assess(self.retriever, query.text, lang,
                             focus=query.message if query.follow_up else None,
                             include=None if position is None else [position])
@@ -378,11 +379,6 @@ class Bot:
         return Reply(reply_id=uuid.uuid4().hex, session_id=session_id, lang=lang, kind=kind,
                      message=message, alert=alert, text=text, passages=passages,
                      disclaimer=disclaimer, suggestions=suggestions, why=why)
-
-
-def _chunk_position(chunks: list[Chunk], doc_id: str, quote: str) -> int | None:
-    return next((i for i, c in enumerate(chunks) if c.doc_id == doc_id and quote in c.text),
-                None)
 
 
 def _as_operators_said(assessment: Assessment, position: int, quote: str,

@@ -199,7 +199,7 @@ def build_index(
                 kinds.append(0 if number == 0 and len(chunk_texts) > 1 else 1)
         guidance = Guidance.load(corpus_dir / GUIDANCE_FILE)
         for phrasing in guidance.phrasings:  # one more "heading" vector of its chunk
-            position = _chunk_of(chunks, phrasing.doc_id, phrasing.quote)
+            position = chunk_holding(chunks, phrasing.doc_id, phrasing.quote)
             if position is not None:
                 texts.append(phrasing.question)
                 rows.append(position)
@@ -389,8 +389,9 @@ def load_index(index_dir: Path) -> SearchIndex:
                        keywords, heading_keywords, lexicon, path, guidance, synonyms)
 
 
-def _chunk_of(chunks: list[Chunk], doc_id: str, quote: str) -> int | None:
-    """The chunk of `doc_id` holding `quote` (a passage as once quoted), if it still does."""
+def chunk_holding(chunks: list[Chunk], doc_id: str, quote: str) -> int | None:
+    """The position of the chunk of `doc_id` holding `quote` (a passage as once quoted),
+    if one still does."""
     return next((i for i, c in enumerate(chunks) if c.doc_id == doc_id and quote in c.text),
                 None)
 

@@ -59,7 +59,7 @@ class Synonyms:
         lowered = text.lower()
         out = list(terms)
         for group in self.groups:
-            found = next((m for m in group if _in_text(m, lowered)), None)
+            found = next((m for m in group if in_text(m, lowered)), None)
             if found is None or corpus_has(found):
                 continue
             others = tuple(_words(m) for m in group if m != found)
@@ -78,10 +78,6 @@ class Synonyms:
 
 def in_text(member: str, lowered: str) -> bool:
     """Does lower-cased `lowered` hold `member` (Chinese verbatim, English by stems)?"""
-    return _in_text(member, lowered)
-
-
-def _in_text(member: str, lowered: str) -> bool:
     if has_cjk(member):
         return member.lower() in lowered
     words = _words(member)

@@ -101,6 +101,44 @@ def own_seed_bot(tmp_path_factory, cache_dir, embedder):
 
 
 @pytest.fixture
+def own_corpus_bot(make_settings, embedder, tmp_path):
+    """Makes a bot over the test's own copy of the seed corpus whose conversation log (and
+    the back office's tables) is in `url`, SQLite in the test's folder by default: for
+    tests that change the knowledge base."""
+    from backoffice.logstore import LogStore
+    from bot.core import Bot
+
+    def make(url: str | None = None):
+        corpus = tmp_path / "corpus"
+        shutil.copytree(SEED_CORPUS, corpus)
+        url = url or f"sqlite:///{tmp_path}/log.sqlite"
+        return Bot.load(settings=make_settings(corpus, database_url=url), embedder=embedder,
+                        logstore=LogStore(url))
+
+    return make
+
+
+CONSOLE_PASSWORD = "a long password 1"
+
+
+@contextmanager
+def console_for(bot, **roles: str):
+    """A client of the app over `bot` (rate limit off), with an operator of each given
+    role (name=role) whose password is CONSOLE_PASSWORD."""
+    from fastapi.testclient import TestClient
+
+    from backoffice.operators import OperatorStore
+    from web.app import create_app
+
+    operators = OperatorStore(getattr(bot.logstore, "inner", bot.logstore))
+    for name, role in roles.items():
+        operators.create_user(name, CONSOLE_PASSWORD, role)
+    settings = bot.settings.model_copy(update={"rate_limit_per_minute": 0})
+    with TestClient(create_app(settings, bot=bot)) as client:
+        yield client
+
+
+@pytest.fixture
 def web_bot(seed_bot, seed_settings, tmp_path):
     """The seed bot as the web service runs it: its own sessions and a fresh SQLite log."""
     from backoffice.logstore import LogStore

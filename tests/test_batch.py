@@ -5,25 +5,20 @@ the run logs no conversation."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backoffice.batch import BatchStore
-from backoffice.logstore import LogStore, exchanges
-from backoffice.operators import OperatorStore
-from bot.core import Bot
+from backoffice.logstore import exchanges
 from bot.errors import InputError
 from bot.evaluation import parse_questions
-from tests.conftest import console_login, form_csrf
-from web.app import create_app
+from tests.conftest import CONSOLE_PASSWORD as PASSWORD
+from tests.conftest import console_for, console_login, form_csrf
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "a long password 1"
 ITEMS = [
     {"id": "a1", "lang": "zh", "question": "腰椎间盘突出有什么典型症状", "expect": "answer",
      "any": ["疼痛多为单侧"]},
@@ -51,15 +46,9 @@ def test_questions_parse_from_jsonl_and_csv():
 
 
 @pytest.fixture
-def console(make_settings, embedder, tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    url = f"sqlite:///{tmp_path}/log.sqlite"
-    bot = Bot.load(settings=make_settings(corpus, database_url=url), embedder=embedder,
-                   logstore=LogStore(url))
-    OperatorStore(bot.logstore).create_user("editor1", PASSWORD, "editor")
-    settings = bot.settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=bot)) as client:
+def console(own_corpus_bot):
+    bot = own_corpus_bot()
+    with console_for(bot, editor1="editor") as client:
         client.bot = bot
         yield client
 

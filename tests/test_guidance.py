@@ -5,36 +5,26 @@ removable; reviewers test but do not teach."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from fastapi.testclient import TestClient
 
 from backoffice.guidance import GuidanceStore
 from backoffice.jobs import JobQueue
-from backoffice.logstore import LogStore
-from backoffice.operators import OperatorStore
 from backoffice.worker import IndexWorker
-from bot.core import Bot
-from tests.conftest import console_login, form_csrf
-from web.app import create_app
+from tests.conftest import CONSOLE_PASSWORD as PASSWORD
+from tests.conftest import console_for, console_login, form_csrf
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "a long password 1"
 UNANSWERED = "久坐办公室以后屁股发麻该做什么运动"
 ANSWERED = "腰椎间盘突出症的症状有哪些"
 
 
 @pytest.fixture
-def bot(make_settings, embedder, tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    url = f"sqlite:///{tmp_path}/log.sqlite"
-    return Bot.load(settings=make_settings(corpus, database_url=url), embedder=embedder,
-                    logstore=LogStore(url))
+def bot(own_corpus_bot):
+    return own_corpus_bot()
 
 
 def _build(bot) -> None:
@@ -73,11 +63,7 @@ def test_try_out_changes_no_session_and_logs_nothing(bot):
 
 @pytest.fixture
 def console(bot):
-    operators = OperatorStore(bot.logstore)
-    operators.create_user("editor1", PASSWORD, "editor")
-    operators.create_user("reviewer1", PASSWORD, "reviewer")
-    settings = bot.settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=bot)) as client:
+    with console_for(bot, editor1="editor", reviewer1="reviewer") as client:
         yield client
 
 

@@ -6,7 +6,6 @@ killed with -9 mid-build, the old index served throughout, the job completed aft
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,23 +13,19 @@ import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from backoffice.audit import AuditLog
 from backoffice.documents import DocumentStore
 from backoffice.jobs import JobQueue
-from backoffice.logstore import LogStore
 from backoffice.operators import OperatorStore
 from backoffice.worker import IndexWorker
-from bot.core import Bot
 from bot.errors import InputError
 from bot.index import current_path
 from tests import documents
-from tests.conftest import console_login, form_csrf
+from tests.conftest import CONSOLE_PASSWORD as PASSWORD
+from tests.conftest import console_for, console_login, form_csrf
 from tests.test_formats import EN_PAGES, ZH_PAGES
-from web.app import create_app
 
-PASSWORD = "a long password 1"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,15 +48,11 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def kb_bot(request, make_settings, embedder, tmp_path):
+def kb_bot(request, own_corpus_bot):
     """A bot over its own copy of the seed corpus, its log (and jobs) in SQLite or
     PostgreSQL."""
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    url = (request.getfixturevalue("fresh_postgres_url") if request.param == "postgresql"
-           else f"sqlite:///{tmp_path}/log.sqlite")
-    settings = make_settings(corpus, database_url=url)
-    return Bot.load(settings=settings, embedder=embedder, logstore=LogStore(url))
+    return own_corpus_bot(request.getfixturevalue("fresh_postgres_url")
+                          if request.param == "postgresql" else None)
 
 
 def test_upload_build_live_and_delete(kb_bot, files):
@@ -121,11 +112,7 @@ def test_a_failed_build_keeps_the_index_and_can_be_retried(kb_bot, files):
 # ---------------------------------------------------------------- console
 @pytest.fixture
 def console(kb_bot):
-    operators = OperatorStore(kb_bot.logstore)
-    operators.create_user("editor1", PASSWORD, "editor")
-    operators.create_user("reviewer1", PASSWORD, "reviewer")
-    settings = kb_bot.settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=kb_bot)) as client:
+    with console_for(kb_bot, editor1="editor", reviewer1="reviewer") as client:
         yield client
 
 
@@ -202,12 +189,10 @@ def _faqbot(env: dict[str, str], *args: str, **kw) -> subprocess.CompletedProces
 
 # ---------------------------------------------------------------- crash
 def test_a_worker_killed_mid_build_leaves_the_old_index_and_the_job_completes(
-        make_settings, embedder, tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    url = f"sqlite:///{tmp_path}/log.sqlite"
-    settings = make_settings(corpus, database_url=url)
-    bot = Bot.load(settings=settings, embedder=embedder, logstore=LogStore(url))
+        own_corpus_bot, tmp_path):
+    bot = own_corpus_bot()
+    settings = bot.settings
+    corpus, url = settings.corpus_dir, settings.database_url
     serving = current_path(settings.index_dir).resolve()
     # Enough new text that the build is still embedding when it is killed.
     many = tmp_path / "many.jsonl"

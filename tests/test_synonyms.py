@@ -4,26 +4,20 @@ live after the build they queue."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from backoffice.logstore import LogStore
-from backoffice.operators import OperatorStore
 from backoffice.synonyms import SynonymStore
-from bot.core import Bot
 from bot.coverage import question_terms, translate
 from bot.errors import InputError
 from bot.lexicon import Lexicon
 from bot.synonyms import Synonyms
-from tests.conftest import console_login, form_csrf
-from web.app import create_app
+from tests.conftest import CONSOLE_PASSWORD as PASSWORD
+from tests.conftest import console_for, console_login, form_csrf
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "a long password 1"
 GROUP = "LDH = 腰椎间盘突出 = herniated disc = slipped disc"
 
 
@@ -39,20 +33,13 @@ def test_a_member_brings_the_whole_group():
 
 
 @pytest.fixture
-def bot(make_settings, embedder, tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    url = f"sqlite:///{tmp_path}/log.sqlite"
-    return Bot.load(settings=make_settings(corpus, database_url=url), embedder=embedder,
-                    logstore=LogStore(url))
+def bot(own_corpus_bot):
+    return own_corpus_bot()
 
 
 @pytest.fixture
 def console(bot):
-    OperatorStore(bot.logstore).create_user("editor1", PASSWORD, "editor")
-    OperatorStore(bot.logstore).create_user("reviewer1", PASSWORD, "reviewer")
-    settings = bot.settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=bot)) as client:
+    with console_for(bot, editor1="editor", reviewer1="reviewer") as client:
         yield client
 
 

@@ -120,17 +120,19 @@ def https(request: Request) -> bool:
 
 
 async def apply_change(request: Request, operator: OperatorSession, call, *args,
-                       refused: int = 422, build: bool = True) -> None:
+                       refused: int = 422, build: bool = True):
     """Make a change to the knowledge base as `operator` (InputError: `refused` with its
-    message) and queue the build that makes it live."""
+    message) and queue the build that makes it live; what the change returned."""
+    result = None
     try:
         if call is not None:
-            await run_in_threadpool(call, *args, operator.username)
+            result = await run_in_threadpool(call, *args, operator.username)
     except InputError as exc:
         raise HTTPException(refused, str(exc)) from None
     if build:
         await run_in_threadpool(JobQueue(request.app.state.bot.logstore).enqueue,
                                 operator.username)
+    return result
 
 
 def csv_download(body: str, filename: str) -> Response:

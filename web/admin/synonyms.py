@@ -9,12 +9,10 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from backoffice.synonyms import SynonymStore
-from bot.errors import InputError
+from backoffice.synonyms import MAX_CSV_BYTES, SynonymStore
 from web.admin.common import CheckedEditor, Editor, apply_change, csv_download, page
 
 router = APIRouter(include_in_schema=False)
-MAX_CSV_BYTES = 1024 * 1024
 
 
 def synonyms_of(request: Request) -> SynonymStore:
@@ -42,15 +40,8 @@ async def synonyms_add(request: Request, operator: CheckedEditor,
 async def synonyms_import(request: Request, operator: CheckedEditor,
                           file: Annotated[UploadFile, File()]) -> Response:
     data = await file.read(MAX_CSV_BYTES + 1)
-    added: list[int] = []
-
-    def run(payload: bytes, username: str) -> None:
-        if len(payload) > MAX_CSV_BYTES:
-            raise InputError("the CSV is over 1 MB")
-        added.append(synonyms_of(request).import_csv(payload, username))
-
-    await apply_change(request, operator, run, data)
-    return RedirectResponse(f"/admin/synonyms?imported={added[0]}", 303)
+    added = await apply_change(request, operator, synonyms_of(request).import_csv, data)
+    return RedirectResponse(f"/admin/synonyms?imported={added}", 303)
 
 
 @router.get("/admin/synonyms.csv")
