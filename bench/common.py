@@ -177,18 +177,23 @@ def wait_ready(port: int, server: subprocess.Popen) -> None:
     raise RuntimeError("server did not start")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of the server: the process and its children (workers)."""
-    pids = {pid}
+def server_processes(pid: int) -> list[int]:
+    """The process and its children (a server's workers)."""
+    pids = [pid]
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[1]) == pid:
-            pids.add(int(stat.parent.name))
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the server: the process and its children (workers)."""
     total = 0
-    for p in pids:
+    for p in server_processes(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

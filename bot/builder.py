@@ -25,8 +25,10 @@ def build_in_child(settings: Settings, progress: Progress | None = None) -> Mani
                FAQBOT_INDEX_DIR=str(settings.index_dir),
                FAQBOT_EMBEDDING_MODEL=settings.embedding_model,
                FAQBOT_VECTOR_INDEX=settings.vector_index)
-    if settings.cache_dir is not None:
-        env["FAQBOT_CACHE_DIR"] = str(settings.cache_dir)
+    for name, path in (("FAQBOT_CACHE_DIR", settings.cache_dir),
+                       ("FAQBOT_MODEL_DIR", settings.model_dir)):
+        if path is not None:
+            env[name] = str(path)
     child = subprocess.Popen([sys.executable, "-m", "bot.cli", "index", "--progress"],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, encoding="utf-8")

@@ -60,7 +60,8 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = No
     if progress:
         report = _report_progress()
     try:
-        embedder = make_embedder(settings.embedding_model, settings.embed_threads)
+        embedder = make_embedder(settings.embedding_model, settings.embed_threads,
+                                 settings.model_dir)
         manifest = build_index(settings.corpus_dir, settings.index_dir, embedder,
                                settings.vector_index, settings.embedding_cache_path(), report)
     except BotError as exc:
@@ -172,7 +173,13 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     if not settings.redis_url:
         typer.echo("warning: several workers without FAQBOT_REDIS_URL do not share "
                    "conversations", err=True)
-    _load_bot(settings)  # build the index once, before the workers start
+    try:  # build the index once, before the workers start (and load nothing here)
+        from bot.core import Bot
+
+        settings = Bot.prepare(settings=settings)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     os.environ.update(FAQBOT_CORPUS_DIR=str(settings.corpus_dir),
                       FAQBOT_INDEX_DIR=str(settings.index_dir))
     uvicorn.run("web.app:create_app", factory=True, workers=workers, host=host, port=port,

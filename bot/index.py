@@ -32,7 +32,7 @@ import numpy as np
 from bot.chunking import chunk_documents, quote_units
 from bot.confidence import scoring_fingerprint
 from bot.coverage import passage_terms
-from bot.embedding import Embedder, EmbeddingCache
+from bot.embedding import BULK, Embedder, EmbeddingCache
 from bot.errors import IndexStoreError
 from bot.guidance import GUIDANCE_FILE, Guidance
 from bot.ingest import SUFFIXES, load_corpus
@@ -227,7 +227,7 @@ def build_index(
             def embedding(done: int, _: int) -> None:
                 report_progress("embedding", finished + done, total)
 
-            for kind, mask in (("passage", ~bulk), ("bulk", bulk)):
+            for kind, mask in (("passage", ~bulk), (BULK, bulk)):
                 if mask.any():
                     part, computed = cache.embed(embedder, [t for t, m in zip(texts, mask,
                                                                               strict=True) if m],

@@ -103,10 +103,12 @@ class Lexicon:
     _by_word: dict[str, set[str]] = field(init=False, repr=False)
     _by_prefix: dict[str, set[str]] = field(init=False, repr=False)
     _phrases: list[tuple[tuple[str, ...], str]] = field(init=False, repr=False)
+    _phrases_by_word: dict[str, list[int]] = field(init=False, repr=False)  # and by prefix
     _en_by_prefix: dict[str, list[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_word, self._by_prefix, self._phrases, self._en_by_prefix = {}, {}, [], {}
+        self._phrases_by_word = {}
         for word in self.en_words:
             if len(word) >= PREFIX:
                 self._en_by_prefix.setdefault(word[:PREFIX], []).append(word)
@@ -119,6 +121,11 @@ class Lexicon:
                     if len(sense[0]) >= PREFIX:
                         self._by_prefix.setdefault(sense[0][:PREFIX], set()).add(word)
                 else:
+                    for part in dict.fromkeys(sense):  # a phrase is found by any of its words
+                        self._phrases_by_word.setdefault(part, []).append(len(self._phrases))
+                        if len(part) >= PREFIX:
+                            self._phrases_by_word.setdefault(_prefix_key(part), []).append(
+                                len(self._phrases))
                     self._phrases.append((sense, word))
 
     @classmethod
@@ -188,12 +195,21 @@ class Lexicon:
         if len(stem_) >= PREFIX:
             found |= self._by_prefix.get(stem_[:PREFIX], set())
         words = context | {stem_}
-        for sense, word in self._phrases:
-            if any(same_word(stem_, w) for w in sense):
-                matched = sum(any(same_word(q, w) for q in words) for w in sense)
-                if 2 * matched >= len(sense):
-                    found.add(word)
+        # the phrases holding a word that is `stem_` or of its family (same_word)
+        candidates = set(self._phrases_by_word.get(stem_, ()))
+        if len(stem_) >= PREFIX:
+            candidates.update(self._phrases_by_word.get(_prefix_key(stem_), ()))
+        for i in sorted(candidates):
+            sense, word = self._phrases[i]
+            matched = sum(any(same_word(q, w) for q in words) for w in sense)
+            if 2 * matched >= len(sense):
+                found.add(word)
         return found
+
+
+def _prefix_key(word: str) -> str:
+    """The key of a long word's family among phrase words (same_word); cannot be a word."""
+    return "~" + word[:PREFIX]
 
 
 def _partial_is_safe(known: tuple[str, ...], sense: tuple[str, ...]) -> bool:

