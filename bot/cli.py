@@ -182,8 +182,13 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
         raise typer.Exit(1) from exc
     os.environ.update(FAQBOT_CORPUS_DIR=str(settings.corpus_dir),
                       FAQBOT_INDEX_DIR=str(settings.index_dir))
-    uvicorn.run("web.app:create_app", factory=True, workers=workers, host=host, port=port,
-                log_level="info", **UVICORN_OPTIONS)
+    from uvicorn.supervisors import Multiprocess
+
+    from web.app import tcp_listener
+
+    config = uvicorn.Config("web.app:create_app", factory=True, workers=workers, host=host,
+                            port=port, log_level="info", **UVICORN_OPTIONS)
+    Multiprocess(config, sockets=[tcp_listener(config)]).run()
 
 
 log_app = typer.Typer(no_args_is_help=True, help="The conversation log.")
