@@ -33,6 +33,7 @@ class Job:
     started_at: datetime | None
     heartbeat_at: datetime | None
     finished_at: datetime | None
+    build_id: str | None = None  # the index build a finished build job made
 
     @property
     def progress(self) -> str:
@@ -87,22 +88,24 @@ class JobQueue:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(
                 stage=stage[:200], done=done, total=total, heartbeat_at=datetime.now(UTC)))
 
-    def finish(self, job_id: int, error: str | None = None) -> None:
-        """Done, or failed with `error`; queued builds that started before this one began
-        are done too (it built what they would have)."""
+    def finish(self, job_id: int, error: str | None = None,
+               build_id: str | None = None) -> None:
+        """Done (a build job: having made `build_id`), or failed with `error`; queued builds
+        that started before this one began are done too (it built what they would have)."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             job = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
             ended = "live" if job is not None and job.kind == "build" else "done"
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(
                 status="failed" if error else "done", error=error, finished_at=now,
-                heartbeat_at=now, stage="failed" if error else ended))
+                heartbeat_at=now, stage="failed" if error else ended, build_id=build_id))
             if job is not None and not error and job.started_at is not None \
                     and job.kind == "build":
                 conn.execute(update(jobs).where(
                     jobs.c.status == "queued", jobs.c.kind == job.kind,
                     jobs.c.created_at <= job.started_at).values(
-                    status="done", finished_at=now, stage=f"built by job #{job_id}"))
+                    status="done", finished_at=now, stage=f"built by job #{job_id}",
+                    build_id=build_id))
 
     def retry(self, job_id: int, username: str) -> Job:
         with self.engine.begin() as conn:

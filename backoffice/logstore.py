@@ -23,6 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -146,6 +147,38 @@ jobs = Table(
     Column("started_at", DateTime(timezone=True)),
     Column("heartbeat_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    Column("build_id", String(64)),  # the index build a finished build job made
+)
+
+index_builds = Table(
+    "index_builds", metadata,
+    Column("build_id", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("manifest", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("published_by", String(128), nullable=False),
+)
+
+index_build_parts = Table(
+    "index_build_parts", metadata,
+    Column("build_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
 )
 
 audit = Table(
@@ -268,6 +301,7 @@ class LogStore:
 
     def _append_spool(self, row: dict) -> None:
         line = (json.dumps(row, ensure_ascii=False) + "\n").encode()
+        self.spool_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.spool_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.write(fd, line)

@@ -12,6 +12,7 @@ import threading
 import time
 
 from backoffice.batch import BatchStore
+from backoffice.builds import BuildStore, publish_served
 from backoffice.curation import CuratedStore
 from backoffice.documents import UPLOAD_DIR, DocumentStore
 from backoffice.guidance import GuidanceStore
@@ -85,11 +86,7 @@ class IndexWorker:
     def _build(self, job: Job) -> None:
         # What the database holds goes to the corpus directory first: this server builds
         # what every server's operators saved.
-        corpus_dir = self.bot.settings.corpus_dir
-        CuratedStore(self.logstore, corpus_dir).export()
-        GuidanceStore(self.logstore, corpus_dir).export()
-        SynonymStore(self.logstore, corpus_dir).export()
-        stored = self.documents.export()
+        stored = export_knowledge(self.logstore, self.bot.settings.corpus_dir)
         pending = [d.id for d in stored if d.status in ("queued", "indexing", "failed")]
         self.documents.set_status(pending, "indexing")
         last = 0.0
@@ -126,6 +123,8 @@ class IndexWorker:
             self.queue.finish(job.id, error)
             log.error("index job #%d failed: %s", job.id, error)
             return
+        if self.bot.settings.builds == "shared":  # every server fetches it from there
+            publish_served(self.bot, BuildStore(self.logstore), self.name)
         counts: dict[int, int] = {}
         for chunk in self.bot.retriever.index.chunks:  # uploads/000012-name...: document 12
             if chunk.doc_id.startswith(f"{UPLOAD_DIR}/"):
@@ -140,5 +139,14 @@ class IndexWorker:
         self.documents.set_status(live, "live", passages=counts)
         for doc_id, warning in problems.items():
             self.documents.set_status([doc_id], "failed", warning)
-        self.queue.finish(job.id)
+        self.queue.finish(job.id, build_id=self.bot.retriever.index.path.name)
         log.info("index job #%d done: %d chunks", job.id, manifest.chunks)
+
+
+def export_knowledge(logstore: LogStore, corpus_dir) -> list:
+    """Write what the database holds (curated answers, guidance, synonyms, uploaded
+    documents) into the corpus directory, as a build reads it; the stored documents."""
+    CuratedStore(logstore, corpus_dir).export()
+    GuidanceStore(logstore, corpus_dir).export()
+    SynonymStore(logstore, corpus_dir).export()
+    return DocumentStore(logstore, corpus_dir).export()

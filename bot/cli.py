@@ -158,30 +158,29 @@ def evaluate(questions: Path, corpus: CorpusOpt = None, index: IndexOpt = None,
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
-          port: Annotated[int, typer.Option()] = 8000,
+def serve(host: Annotated[str, typer.Option(envvar="FAQBOT_HOST")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(envvar="FAQBOT_PORT")] = 8000,
           workers: Annotated[int, typer.Option(
-              min=1, help="Worker processes; with more than one, set FAQBOT_REDIS_URL so "
-              "they share conversations")] = 1,
+              min=1, envvar="FAQBOT_WORKERS", help="Worker processes; with more than one, "
+              "set FAQBOT_REDIS_URL so they share conversations")] = 1,
           corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
-    """Serve the widget, demo site and HTTP API (builds the index first when it is missing
-    or stale)."""
+    """Serve the widget, demo site and HTTP API. The port answers at once (/api/health;
+    /api/ready once the bot is loaded); the index is built first when it is missing or
+    stale, or, with FAQBOT_BUILDS=shared, fetched from the database."""
     import os
 
     import uvicorn
 
-    from web.app import UVICORN_OPTIONS, create_app, load_service_bot
+    from web.app import UVICORN_OPTIONS, create_app
 
     settings = _settings(corpus, index)
     _configure_access_log()
-    if workers == 1:
-        try:
-            bot = load_service_bot(settings)
-        except BotError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
-        uvicorn.run(create_app(settings, bot=bot), host=host, port=port, log_level="info",
-                    **UVICORN_OPTIONS)
+    if workers == 1:  # the bot loads in the background: /api/health answers at once
+        served = create_app(settings, exit_on_start_failure=True)
+        uvicorn.run(served, host=host, port=port, log_level="info", **UVICORN_OPTIONS)
+        if served.state.start_error:
+            typer.echo(f"error: {served.state.start_error}", err=True)
+            raise typer.Exit(1)
         return
     if not settings.redis_url:
         typer.echo("warning: several workers without FAQBOT_REDIS_URL do not share "
@@ -190,11 +189,12 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     # supervises the workers, and holds nothing of the bot.
     import subprocess
 
-    checked = subprocess.run([sys.executable, "-m", "bot.cli", "index", "--if-stale",
-                              *(["--corpus", str(corpus)] if corpus else []),
-                              "--index", str(settings.index_dir)])
-    if checked.returncode != 0:
-        raise typer.Exit(1)
+    if settings.builds == "local":  # (shared builds are fetched by the workers)
+        checked = subprocess.run([sys.executable, "-m", "bot.cli", "index", "--if-stale",
+                                  *(["--corpus", str(corpus)] if corpus else []),
+                                  "--index", str(settings.index_dir)])
+        if checked.returncode != 0:
+            raise typer.Exit(1)
     os.environ["FAQBOT_INDEX_DIR"] = str(settings.index_dir)
     if corpus:
         os.environ["FAQBOT_CORPUS_DIR"] = str(corpus)
@@ -202,7 +202,7 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
 
     from web.app import tcp_listener
 
-    config = uvicorn.Config("web.app:create_app", factory=True, workers=workers, host=host,
+    config = uvicorn.Config("web.app:serving_app", factory=True, workers=workers, host=host,
                             port=port, log_level="info", **UVICORN_OPTIONS)
     Multiprocess(config, sockets=[tcp_listener(config)]).run()
 
@@ -259,6 +259,55 @@ def admin_create_user(username: str, index: IndexOpt = None,
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"operator {username!r} " + ("updated" if reset else f"created ({role})"))
+
+
+apikey_app = typer.Typer(no_args_is_help=True, help="API keys for servers that call the "
+                         "HTTP API (the console's API keys page does the same).")
+app.add_typer(apikey_app, name="apikey")
+
+
+def _api_keys(index: Path | None):
+    from backoffice.apikeys import ApiKeyStore
+    from backoffice.logstore import LogStore
+
+    return ApiKeyStore(LogStore(_settings(None, index).log_database_url()))
+
+
+@apikey_app.command("create")
+def apikey_create(name: Annotated[str, typer.Argument(help="Who uses the key")],
+                  rate: Annotated[int, typer.Option(
+                      help="Requests a minute this key may make")] = 600,
+                  user: Annotated[str, typer.Option(help="Recorded in the audit trail")] = "cli",
+                  index: IndexOpt = None) -> None:
+    """Create a key; it is printed once (the database keeps its hash)."""
+    try:
+        key, secret = _api_keys(index).create(name, rate, user)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"API key #{key.id} for {key.name} ({key.rate_per_minute}/min): {secret}")
+
+
+@apikey_app.command("list")
+def apikey_list(index: IndexOpt = None) -> None:
+    """Keys: id, status, rate, last use, name (never the key)."""
+    for key in _api_keys(index).list():
+        used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never"
+        typer.echo(f"#{key.id}\t{'active' if key.active else 'revoked'}\t"
+                   f"{key.rate_per_minute}/min\tlast used {used}\tfbk_{key.prefix}_…\t"
+                   f"{key.name}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: int, user: Annotated[str, typer.Option()] = "cli",
+                  index: IndexOpt = None) -> None:
+    """Revoke a key: refused everywhere within a few seconds."""
+    try:
+        key = _api_keys(index).revoke(key_id, user)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"revoked #{key.id} {key.name}")
 
 
 docs_app = typer.Typer(no_args_is_help=True, help="Documents uploaded to the knowledge base "
@@ -343,12 +392,11 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Run the queued job
 
 
 def _run_jobs(settings: Settings, once: bool) -> None:
-    from backoffice.logstore import LogStore
+    from backoffice.service import load_bot
     from backoffice.worker import IndexWorker
-    from bot.core import Bot
 
     try:
-        bot = Bot.load(settings=settings, logstore=LogStore(settings.log_database_url()))
+        bot = load_bot(settings, builds_here=True)
     except BotError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     worker: Literal["in-process", "off"] = Field(
         "in-process", description="Who runs indexing jobs (uploads, re-index): a thread in "
         "the server, or 'off' when `faqbot worker` runs them in its own process.")
+    builds: Literal["local", "shared"] = Field(
+        "local", description="'local': each server builds the index it serves. 'shared' "
+        "(several replicas): builds are published to the database by whoever makes them "
+        "(the indexing worker) and fetched by every server into its own index directory; "
+        "a server with FAQBOT_WORKER=off never builds, and waits for the first build.")
     job_stale_seconds: float = Field(
         60.0, gt=0, description="An indexing job whose worker has not reported for this "
         "long (crashed, killed) is taken up again by another worker.")
@@ -98,6 +103,10 @@ class Settings(BaseSettings):
     allowed_origins: str = Field(
         "", description="Comma-separated origins allowed to call the API from a browser (the "
         "widget on another site), or '*'.")
+    api_keys: Literal["optional", "required"] = Field(
+        "optional", description="'optional': the chat API serves anyone (by client "
+        "address, within the rate limit); a request presenting an API key is counted by "
+        "its key instead. 'required': without a key, only browsers on allowed origins.")
     rate_limit_per_minute: int = Field(
         30, ge=0, description="Messages and ratings per client per minute; 0 = no limit.")
     login_attempts_per_minute: int = Field(

@@ -86,10 +86,16 @@ class Bot:
     def load(cls, index_dir: Path | str | None = None, corpus_dir: Path | str | None = None,
              settings: Settings | None = None, embedder: Embedder | None = None,
              build: bool = True, sessions: SessionStore | None = None,
-             logstore: ExchangeRecorder | None = None) -> Bot:
+             logstore: ExchangeRecorder | None = None, as_built: bool = False) -> Bot:
         """Load the index, building it first when it is missing or stale (and `build`;
-        see `prepare`)."""
-        settings = cls.prepare(index_dir, corpus_dir, settings, build)
+        see `prepare`); with `as_built`, serve the index as it is, whatever corpus it was
+        built from (a replica serving builds made elsewhere)."""
+        if as_built:
+            settings = (settings or Settings()).model_copy(update={
+                k: Path(v) for k, v in (("index_dir", index_dir), ("corpus_dir", corpus_dir))
+                if v is not None})
+        else:
+            settings = cls.prepare(index_dir, corpus_dir, settings, build)
         embedder = embedder or make_embedder(settings.embedding_model,
                                              settings.embed_threads, settings.model_dir)
         retriever = Retriever(load_index(settings.index_dir), embedder)

@@ -293,6 +293,32 @@ def build_index(
     return manifest
 
 
+def current_build_id(index_dir: Path) -> str | None:
+    """The id of the build `index_dir` serves (its folder's name), if there is one."""
+    try:
+        return current_path(index_dir).resolve(strict=True).name
+    except OSError:
+        return None
+
+
+def install_build(index_dir: Path, unpacked: Path, build_id: str) -> Path:
+    """Make `unpacked` (a whole build, e.g. fetched from another machine) build `build_id`
+    of `index_dir` and serve it: moved into builds/, then swapped in atomically."""
+    if not build_id or "/" in build_id or build_id.startswith("."):
+        raise IndexStoreError(f"not a build id: {build_id!r}")
+    with _build_lock(index_dir):
+        builds = index_dir / "builds"
+        builds.mkdir(parents=True, exist_ok=True)
+        final = builds / build_id
+        if final.exists():
+            shutil.rmtree(unpacked, ignore_errors=True)
+        else:
+            unpacked.rename(final)
+        _swap_current(index_dir, final)
+        _remove_old_builds(builds, keep=final)
+    return final
+
+
 def _write_vectors(path: Path, vectors: np.ndarray, rows: np.ndarray, kind: str) -> None:
     import faiss
 

@@ -91,12 +91,13 @@ def test_migrations_make_the_schema_from_empty(store):
 
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0005")
+            "0006")
         columns = {c["name"] for c in inspect(conn).get_columns("exchanges")}
         tables = set(inspect(conn).get_table_names())
         roles = {c["name"] for c in inspect(conn).get_columns("operators")}
     assert {"latency_ms", "reviewed", "question", "reply"} <= columns
-    assert {"documents", "jobs", "audit", "curated", "operators", "guidance"} <= tables and "role" in roles
+    assert {"documents", "jobs", "audit", "curated", "operators", "guidance", "index_builds",
+            "index_build_parts", "api_keys"} <= tables and "role" in roles
     LogStore(store.url)  # opening again finds it up to date
 
 

@@ -3,6 +3,8 @@ replies by kind and channel, log write failures, the index served."""
 
 from __future__ import annotations
 
+import time
+
 from fastapi.testclient import TestClient
 
 from web.app import create_app
@@ -49,10 +51,31 @@ def test_not_ready_before_the_index_is_loaded(seed_settings):
     assert response.status_code == 503 and "not loaded" in response.json()["detail"]
 
 
+def test_a_starting_server_answers_health_and_turns_the_rest_away(seed_settings, tmp_path):
+    """A replica waiting for its first published build (shared builds, none yet): alive,
+    not ready, and every other request a 503 to retry, not an error."""
+    settings = seed_settings.model_copy(update={
+        "builds": "shared", "worker": "off", "index_dir": tmp_path / "index",
+        "database_url": f"sqlite:///{tmp_path}/log.sqlite"})
+    with TestClient(create_app(settings)) as client:
+        time.sleep(0.5)
+        assert client.get("/api/health").json()["status"] == "starting"
+        assert client.get("/api/ready").status_code == 503
+        refused = client.post("/api/chat", json={"message": "腰痛怎么办"})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+        assert "starting" in refused.json()["detail"]
+        assert client.get("/admin/login").status_code == 503
+        assert client.get("/widget.js").status_code == 200
+        assert client.get("/metrics").status_code == 200
+
+
 def test_a_bot_loaded_at_start_counts_into_the_apps_metrics(seed_settings, tmp_path):
     settings = seed_settings.model_copy(update={
         "rate_limit_per_minute": 0, "database_url": f"sqlite:///{tmp_path}/log.sqlite"})
     with TestClient(create_app(settings)) as client:  # the lifespan loads the bot
+        deadline = time.monotonic() + 60
+        while client.get("/api/ready").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
         client.post("/api/chat", json={"message": "确诊脑膜瘤以后要怎么随访"})
         text = client.get("/metrics").text
     assert _metric(text, "faqbot_replies_total", kind="answer", channel="web") == 1

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import signal
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,9 +34,15 @@ from bot.errors import (
 )
 from bot.models import Lang, Reply
 from bot.sessions import SESSION_ID
+from web.access import ApiAccess
 from web.admin.routes import add_admin_routes
 from web.metrics import CountingRecorder, Metrics
-from web.middleware import AccessLogMiddleware, BodyLimitMiddleware, Proxies, client_hash
+from web.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    Proxies,
+    StartingGate,
+)
 from web.ratelimit import make_rate_limiter
 from web.wechat.routes import add_wechat_routes
 
@@ -127,13 +136,64 @@ class Health(BaseModel):
     sessions: str
 
 
-def load_service_bot(settings: Settings):
-    """The Bot as the web service runs it: shared sessions (Redis when configured) and the
-    conversation log."""
-    from backoffice.logstore import LogStore
-    from bot.core import Bot
+def load_service_bot(settings: Settings, stop: threading.Event | None = None):
+    """The Bot as the web service runs it: shared sessions (Redis when configured), the
+    conversation log, and shared builds when configured (backoffice.service)."""
+    from backoffice.service import load_bot
 
-    return Bot.load(settings=settings, logstore=LogStore(settings.log_database_url()))
+    return load_bot(settings, stop=stop)
+
+
+class Service:
+    """What a web process runs around its bot: loading it in the background (health and
+    readiness answer meanwhile), the in-process indexing worker, and with shared builds
+    the follower that fetches each new published build."""
+
+    def __init__(self, app: FastAPI, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.stopping = threading.Event()
+        self.worker = None
+        self.follower = None
+        self._loader: threading.Thread | None = None
+
+    def begin(self) -> None:
+        if self.app.state.bot is not None:
+            self._started(self.app.state.bot)
+            return
+        self._loader = threading.Thread(target=self._load, name="bot-loader", daemon=True)
+        self._loader.start()
+
+    def _load(self) -> None:
+        try:
+            bot = load_service_bot(self.settings, self.stopping)
+        except InterruptedError:
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure to start is reported alike
+            log.exception("the bot could not start")
+            self.app.state.start_error = str(exc)[:300]
+            if self.app.state.exit_on_start_failure:  # a server: stop, loudly (exit code 1)
+                os.kill(os.getpid(), signal.SIGTERM)
+            return
+        if not self.stopping.is_set():
+            self._started(bot)
+
+    def _started(self, bot) -> None:
+        instrument(bot, self.app.state.metrics)
+        self.app.state.metrics.observe_index(bot.retriever.index.manifest)
+        self.worker = start_index_worker(bot, self.settings)
+        if self.settings.builds == "shared":
+            from backoffice.builds import BuildFollower, BuildStore
+
+            store = getattr(bot.logstore, "inner", bot.logstore)
+            self.follower = BuildFollower(bot, BuildStore(store)).start()
+        self.app.state.bot = bot
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for part in (self.follower, self.worker):
+            if part is not None:
+                part.stop()
 
 
 def start_index_worker(bot, settings: Settings):
@@ -163,13 +223,9 @@ def get_bot(request: Request):
 BotDep = Annotated[Any, Depends(get_bot)]
 
 
-def rate_limited(request: Request) -> None:
-    wait = request.app.state.rate_limiter.acquire(client_hash(
-        request.app.state.proxies.client(request.scope), request.app.state.salt))
-    if wait > 0:
-        seconds = max(1, round(wait))
-        raise HTTPException(429, f"too many requests: wait {seconds} s and try again",
-                            headers={"Retry-After": str(seconds)})
+async def rate_limited(request: Request) -> None:
+    """Visitors by client address, servers by API key (web.access)."""
+    await request.app.state.access.check(request)
 
 
 class StaticFile:
@@ -193,26 +249,32 @@ PAGE_CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self
             "frame-ancestors 'self'")
 
 
-def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
-    """Build the app; the Bot is loaded at startup unless one is given (tests, `serve`)."""
+def serving_app() -> FastAPI:
+    """The app as `faqbot serve --workers N` runs it in each worker process."""
+    return create_app(exit_on_start_failure=True)
+
+
+def create_app(settings: Settings | None = None, bot=None,
+               exit_on_start_failure: bool = False) -> FastAPI:
+    """Build the app; the Bot is loaded in the background at startup unless one is given
+    (tests), health and readiness answering meanwhile. `exit_on_start_failure`: a server
+    process whose bot cannot start stops (`faqbot serve`)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if app.state.bot is None:
-            app.state.bot = await run_in_threadpool(load_service_bot, settings)
-        instrument(app.state.bot, app.state.metrics)
-        app.state.metrics.observe_index(app.state.bot.retriever.index.manifest)
-        worker = start_index_worker(app.state.bot, settings)
+        service = Service(app, settings)
+        service.begin()
         yield
-        if worker is not None:
-            worker.stop()
+        service.stop()
         app.state.answer_pool.shutdown(wait=False)
 
     # No trailing-slash redirects: Starlette builds them from the Host header.
     app = FastAPI(title="faqbot", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
                   description="Bilingual medical FAQ bot: answers quote their sources.")
     app.state.bot = bot
+    app.state.start_error = None
+    app.state.exit_on_start_failure = exit_on_start_failure
     app.state.metrics = instrument(bot) if bot is not None else Metrics()
     app.state.settings = settings
     app.state.salt = settings.client_salt_bytes()
@@ -220,17 +282,20 @@ def create_app(settings: Settings | None = None, bot=None) -> FastAPI:
     app.state.answer_pool = ThreadPoolExecutor(ANSWER_THREADS, thread_name_prefix="answer")
     app.state.rate_limiter = make_rate_limiter(settings.rate_limit_per_minute,
                                                settings.redis_url)
+    app.state.access = ApiAccess(settings, app.state.salt, app.state.proxies)
 
     # Last added runs first: access log sees every request, then the size cap, then CORS.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     origins = settings.origins()
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["content-type"], max_age=600)
+                           allow_headers=["content-type", "authorization", "x-api-key"],
+                           max_age=600)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES,
                        larger={"/admin/documents": MAX_UPLOAD_REQUEST_BYTES,
                                "/admin/batch": 4 * 1024 * 1024,
                                "/admin/synonyms/import": 2 * 1024 * 1024})
+    app.add_middleware(StartingGate, app_state=app.state)
     app.add_middleware(AccessLogMiddleware, proxies=app.state.proxies, salt=app.state.salt,
                        metrics=app.state.metrics)
 
@@ -316,7 +381,9 @@ def _add_api_routes(app: FastAPI, settings: Settings, pool: ThreadPoolExecutor) 
         check); 503 before."""
         bot = request.app.state.bot
         if bot is None or not bot.retriever.index.chunks:
-            raise HTTPException(503, "the index is not loaded yet")
+            raise HTTPException(503, "the index is not loaded yet" + (
+                f" (starting failed: {request.app.state.start_error})"
+                if request.app.state.start_error else ""))
         return {"status": "ready"}
 
     @app.get("/metrics", include_in_schema=False)
@@ -328,7 +395,13 @@ def _add_api_routes(app: FastAPI, settings: Settings, pool: ThreadPoolExecutor) 
                         media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/api/health", response_model=Health)
-    async def health(bot: BotDep) -> Health:
+    async def health(request: Request) -> Health:
+        """Liveness: 200 while the process runs; `status` is "starting" until the bot is
+        loaded, then "ok"."""
+        bot = request.app.state.bot
+        if bot is None:
+            return Health(status="starting", documents=0, chunks=0, model="", built_at="",
+                          sessions="")
         manifest = bot.retriever.index.manifest
         sessions = type(bot.sessions).__name__
         if hasattr(bot.sessions, "ping"):

@@ -67,6 +67,27 @@ class BodyLimitMiddleware:
                 await _send_json(send, 413, {"detail": exc.detail})
 
 
+class StartingGate:
+    """Until the bot is loaded (in the background, at start), every request but the
+    health, readiness and metrics endpoints and the static pages gets 503 with a
+    Retry-After, not an error from a half-started server."""
+
+    OPEN = ("/api/health", "/api/ready", "/metrics", "/widget.js", "/embed", "/docs",
+            "/openapi.json")
+
+    def __init__(self, app: ASGIApp, app_state) -> None:
+        self.app = app
+        self.state = app_state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or self.state.bot is not None or scope["path"] == "/"
+                or scope["path"] in self.OPEN):
+            await self.app(scope, receive, send)
+            return
+        await _send_json(send, 503, {"detail": "the bot is starting; try again in a few "
+                                               "seconds"}, [(b"retry-after", b"5")])
+
+
 class Proxies:
     """Who a request comes from. The connection's peer, unless that peer is one of the
     trusted reverse proxies (settings): then the X-Forwarded-For address the proxies saw,
@@ -160,10 +181,11 @@ def client_hash(address: str, salt: bytes) -> str:
     return hashlib.blake2b(address.encode(), key=salt[:64], digest_size=8).hexdigest()
 
 
-async def _send_json(send: Send, status: int, body: dict) -> None:
+async def _send_json(send: Send, status: int, body: dict,
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(payload)).encode()),
-                            (b"connection", b"close")]})
+                            (b"connection", b"close"), *(headers or [])]})
     await send({"type": "http.response.body", "body": payload})

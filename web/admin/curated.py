@@ -1,9 +1,11 @@
-"""Curated answers: write, edit and retire the answers operators add; each change is
-indexed and live before the page comes back."""
+"""Curated answers: write, edit and retire the answers operators add; each change queues
+a build and is live (on this server) before the page comes back."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
@@ -11,13 +13,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from backoffice.curation import CuratedText
+from backoffice.jobs import JobQueue
 from backoffice.operators import OperatorSession
-from bot.errors import BotError, InputError
+from bot.errors import InputError
 from bot.language import has_cjk
 from web.admin.common import CheckedEditor, Editor, curated_of, ids, int_param, page, review_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
+GO_LIVE_SECONDS = 120.0
 
 
 def curated_page(request: Request, operator: OperatorSession, *, draft: CuratedText,
@@ -59,7 +63,7 @@ async def curated_create(request: Request, operator: CheckedEditor,
     except InputError as exc:
         return curated_page(request, operator, draft=text, reply_ids=reply_ids,
                             error=str(exc))
-    if problem := await _go_live(request, ids(reply_ids)):
+    if problem := await _go_live(request, operator, ids(reply_ids)):
         return curated_page(request, operator, draft=text, error=problem, status=503)
     return RedirectResponse(f"/admin/curated?saved={entry_id}", 303)
 
@@ -73,7 +77,7 @@ async def curated_update(request: Request, entry_id: int, operator: CheckedEdito
     except InputError as exc:
         return curated_page(request, operator, draft=text,
                             editing=curated_of(request).get(entry_id), error=str(exc))
-    if problem := await _go_live(request, []):
+    if problem := await _go_live(request, operator, []):
         return curated_page(request, operator, draft=text, error=problem, status=503)
     return RedirectResponse(f"/admin/curated?saved={entry_id}", 303)
 
@@ -86,7 +90,7 @@ async def curated_retire(request: Request, entry_id: int, operator: CheckedEdito
                                 operator.username)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
-    if problem := await _go_live(request, []):
+    if problem := await _go_live(request, operator, []):
         return curated_page(request, operator, draft=CuratedText(), error=problem,
                             status=503)
     return RedirectResponse("/admin/curated", 303)
@@ -103,15 +107,30 @@ def _curated_form(question_zh: Annotated[str, Form(max_length=8000)] = "",
     return CuratedText(question_zh, answer_zh, question_en, answer_en, source_url)
 
 
-async def _go_live(request: Request, reply_ids: list[str]) -> str | None:
-    """Rebuild the index with the curated entries and swap it in; mark what they answer
-    as reviewed. What went wrong, if the rebuild failed (the bot keeps its index)."""
-    try:
-        await run_in_threadpool(request.app.state.bot.reindex)
-    except (BotError, OSError) as exc:
-        log.error("curated answers saved but not indexed: %s", exc)
-        return (f"Saved, but the bot could not rebuild its index ({exc}); it keeps answering "
-                f"from the previous one. Fix the corpus and save again.")
+async def _go_live(request: Request, operator: OperatorSession,
+                   reply_ids: list[str]) -> str | None:
+    """Queue the build that makes the curated answers live, wait for the indexing worker
+    to finish it and for this server to serve it (with shared builds: once fetched); mark
+    what they answer as reviewed. What went wrong, if it did (the bot keeps its index)."""
+    bot = request.app.state.bot
+    queue = JobQueue(bot.logstore)
+    job = await run_in_threadpool(queue.enqueue, operator.username)
+    deadline = time.monotonic() + GO_LIVE_SECONDS
+    while job.status not in ("done", "failed") and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        job = await run_in_threadpool(queue.get, job.id)
+    if job.status == "failed":
+        log.error("curated answers saved but not indexed: %s", job.error)
+        return (f"Saved, but the bot could not rebuild its index ({job.error}); it keeps "
+                f"answering from the previous one. Fix the corpus and save again.")
+    while job.status == "done" and bot.retriever.index.path.name != job.build_id \
+            and time.monotonic() < deadline:
+        await run_in_threadpool(bot.refresh_if_rebuilt, 0)
+        await asyncio.sleep(0.2)
+    if job.status != "done" or bot.retriever.index.path.name != job.build_id:
+        return (f"Saved; build job #{job.id} is {job.progress} and the answer goes live "
+                f"when it is done (no indexing worker has finished it in "
+                f"{GO_LIVE_SECONDS:.0f} s: is one running?).")
     if reply_ids:
         await run_in_threadpool(review_of(request).mark_reviewed, reply_ids)
     return None

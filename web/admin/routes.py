@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
 from web.admin import (
+    apikeys,
     auth,
     batch,
     conversations,
@@ -34,5 +35,5 @@ def add_admin_routes(app: FastAPI) -> None:
         return Response("log in first", 401, media_type="text/plain")
 
     for resource in (auth, dashboard, conversations, curated, knowledge, testing, synonyms,
-                     batch, users):
+                     batch, users, apikeys):
         app.include_router(resource.router)
