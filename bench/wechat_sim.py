@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from common import CACHE, cpu_seconds, percentile, questions, report, seed_bot, seed_server
 
-from bot.config import Settings
+from web.wechat.settings import WeChatSettings
 from web.wechat.simulate import SimulatedWeChat
 
 USERS = 8
@@ -55,7 +55,7 @@ def simulator(args: argparse.Namespace) -> SimulatedWeChat:
         return SimulatedWeChat(args.kind, args.token, args.app_id, args.aes_key,
                                encrypt=bool(args.aes_key) and not args.plain,
                                agent_id=args.agent_id)
-    for account in Settings().wechat_account_list():
+    for account in WeChatSettings().account_list():
         if account.kind == args.kind:
             return SimulatedWeChat(account.kind, account.token, account.app_id, account.aes_key,
                                    encrypt=bool(account.aes_key) and not args.plain,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests and benches need outside pip: Debian's chromium (driven by Playwright;
-# Playwright's own browser download is never used), wrk (bench/load.py), and the local Redis
-# and PostgreSQL servers the tests talk to.
+# Playwright's own browser download is never used), wrk (bench/load.py), nginx (the
+# cluster's proxy: scripts/cluster.sh, tests/test_cluster.py), and the local Redis and
+# PostgreSQL servers the tests talk to.
 # Installs or starts only what is missing; safe to run again.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ missing=()
 for package in chromium wrk; do
     command -v "$package" >/dev/null 2>&1 || missing+=("$package")
 done
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} (Debian packages)"
     as_root apt-get update -qq

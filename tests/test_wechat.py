@@ -11,12 +11,12 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.config import Settings, WeChatAccount
 from bot.safety import DISCLAIMER
 from tests.conftest import REDIS_URL
 from web.app import create_app
 from web.wechat import text
 from web.wechat.crypto import sign
+from web.wechat.settings import WeChatAccount, WeChatSettings
 from web.wechat.simulate import SimulatedWeChat
 
 MP = WeChatAccount(kind="mp", name="clinic", token="mpToken123",
@@ -50,10 +50,10 @@ def wechat_bot(own_seed_bot):
 
 
 def _app(bot, **overrides):
-    settings = bot.settings.model_copy(update={
-        "wechat_accounts": [MP, MP_PLAIN, MP_COMPATIBLE, WECOM], "rate_limit_per_minute": 0,
-        **overrides})
-    return create_app(settings, bot=bot)
+    wechat = {k: overrides.pop(k) for k in list(overrides) if k in WeChatSettings.model_fields}
+    settings = bot.settings.model_copy(update={"rate_limit_per_minute": 0, **overrides})
+    channel = WeChatSettings(wechat_accounts=[MP, MP_PLAIN, MP_COMPATIBLE, WECOM], **wechat)
+    return create_app(settings, bot=bot, channels={"wechat": channel})
 
 
 @pytest.fixture(scope="module")
@@ -437,10 +437,10 @@ def test_accounts_from_flat_environment_variables(monkeypatch):
     monkeypatch.setenv("FAQBOT_WECOM_AES_KEY", WECOM.aes_key)
     monkeypatch.setenv("FAQBOT_WECOM_CORP_ID", "ww123")
     monkeypatch.setenv("FAQBOT_WECHAT_ACCOUNTS", json.dumps([MP.model_dump()]))
-    accounts = Settings().wechat_account_list()
+    accounts = WeChatSettings().account_list()
     assert [(a.kind, a.name, a.app_id) for a in accounts] == [
         ("mp", "default", "wx123"), ("wecom", "default", "ww123"), ("mp", "clinic",
                                                                      "wxclinic0001")]
     monkeypatch.setenv("FAQBOT_WECOM_AES_KEY", "short")
     with pytest.raises(ValueError, match="EncodingAESKey"):
-        Settings().wechat_account_list()
+        WeChatSettings().account_list()

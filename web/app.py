@@ -36,6 +36,7 @@ from bot.models import Lang, Reply
 from bot.sessions import SESSION_ID
 from web.access import ApiAccess
 from web.admin.routes import add_admin_routes
+from web.channels import mount_channels
 from web.metrics import CountingRecorder, Metrics
 from web.middleware import (
     AccessLogMiddleware,
@@ -44,7 +45,6 @@ from web.middleware import (
     StartingGate,
 )
 from web.ratelimit import make_rate_limiter
-from web.wechat.routes import add_wechat_routes
 
 log = logging.getLogger(__name__)
 
@@ -255,10 +255,12 @@ def serving_app() -> FastAPI:
 
 
 def create_app(settings: Settings | None = None, bot=None,
-               exit_on_start_failure: bool = False) -> FastAPI:
+               exit_on_start_failure: bool = False,
+               channels: dict[str, Any] | None = None) -> FastAPI:
     """Build the app; the Bot is loaded in the background at startup unless one is given
     (tests), health and readiness answering meanwhile. `exit_on_start_failure`: a server
-    process whose bot cannot start stops (`faqbot serve`)."""
+    process whose bot cannot start stops (`faqbot serve`). `channels`: a channel's own
+    settings by its name (web.channels), else read from the environment."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -302,7 +304,7 @@ def create_app(settings: Settings | None = None, bot=None,
     _add_error_handlers(app)
     _add_api_routes(app, settings, app.state.answer_pool)
     _add_site_routes(app)
-    add_wechat_routes(app, settings)
+    mount_channels(app, settings, channels)
     add_admin_routes(app)
     return app
 

@@ -17,8 +17,7 @@ from web.admin.common import operators_of, page, permitted
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[OperatorSession, Depends(permitted("users"))]
 CheckedAdmin = Annotated[OperatorSession, Depends(permitted("users", form=True))]
-SECRET_SETTINGS = {"client_salt", "database_url", "redis_url", "wechat_mp_token",
-                   "wechat_mp_aes_key", "wecom_token", "wecom_aes_key", "wechat_accounts"}
+SECRET_SETTINGS = {"client_salt", "database_url", "redis_url"}  # (channels' are their own)
 
 
 def users_page(request: Request, operator: OperatorSession, error: str | None = None,

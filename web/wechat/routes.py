@@ -1,6 +1,6 @@
 """WeChat callbacks: Official Account at /wechat/mp (plain or safe mode), WeCom at
-/wechat/work (always encrypted). A thin adapter over `Bot.ask`: verify, decrypt, parse,
-answer once per message, render for WeChat, encrypt back. Every refusal is a 400/403/413
+/wechat/work (always encrypted). A channel (web.channels) over `Bot.ask`: verify, decrypt,
+parse, answer once per message, render for WeChat, encrypt back. Every refusal is a 400/403/413
 with a one-line reason or WeChat's "success"; never a 500, never a stack trace."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from functools import wraps
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from bot.config import Settings, WeChatAccount
-from bot.errors import InputError
-from bot.language import detect_lang
+from bot.config import Settings as CoreSettings
+from web.channels import answer_as_text
+from web.channels.once import NotReady, ReplyCache, SignedOnce, make_reply_cache
 from web.wechat import messages, text
 from web.wechat.crypto import (
     CallbackError,
@@ -29,7 +29,7 @@ from web.wechat.crypto import (
     sign,
     signature_matches,
 )
-from web.wechat.once import NotReady, ReplyCache, SignedOnce, make_reply_cache
+from web.wechat.settings import WeChatAccount, WeChatSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +55,22 @@ class Account:
         return CHANNEL[self.config.kind]
 
 
-def add_wechat_routes(app: FastAPI, settings: Settings) -> None:
+NAME = "wechat"
+Settings = WeChatSettings  # the channel's own settings (web.channels)
+
+
+def mount(app: FastAPI, core: CoreSettings, settings: WeChatSettings) -> None:
     """Mount the callbacks of the configured accounts; none configured, none mounted."""
-    configured = settings.wechat_account_list()
+    configured = settings.account_list()
     names = [(a.kind, a.name) for a in configured]
     if len(set(names)) != len(names):
         raise ValueError("two WeChat accounts of the same kind share a name")
     accounts = [Account(a, MessageCipher(a.aes_key, a.app_id) if a.aes_key else None)
                 for a in configured]
-    callbacks = WeChatCallbacks(accounts, settings, make_reply_cache(settings.redis_url),
+    callbacks = WeChatCallbacks(accounts, settings,
+                                make_reply_cache(core.redis_url, "faqbot:wechat:"),
                                 SignedOnce(2 * settings.wechat_max_clock_skew_seconds,
-                                           settings.redis_url))
+                                           core.redis_url, "faqbot:wechat-signed:"))
     app.state.wechat = callbacks
     if any(a.config.kind == "mp" for a in accounts):
         app.add_api_route("/wechat/mp", callbacks.mp_verify, methods=["GET"],
@@ -98,7 +103,7 @@ def _guarded(handler: Callable[..., Awaitable[Response]]):
 
 
 class WeChatCallbacks:
-    def __init__(self, accounts: list[Account], settings: Settings, cache: ReplyCache,
+    def __init__(self, accounts: list[Account], settings: WeChatSettings, cache: ReplyCache,
                  signed_once: SignedOnce) -> None:
         self.accounts = accounts
         self.settings = settings
@@ -250,13 +255,7 @@ class WeChatCallbacks:
 
 
 def _answer(bot, question: str, session: str, channel: str) -> str:
-    try:
-        return text.render_reply(bot.ask(question, session, channel))
-    except InputError:
-        return text.UNREADABLE[detect_lang(question) if question.strip() else "zh"]
-    except Exception:
-        log.exception("wechat: the bot failed to answer")
-        return text.UNAVAILABLE
+    return answer_as_text(bot, question, session, channel, text.render_reply)
 
 
 def _message_key(account: Account, message: dict[str, str]) -> str:

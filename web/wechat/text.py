@@ -1,19 +1,21 @@
-"""A `Reply` as one WeChat text message: the urgent line first, short quotes with their
-sources, the disclaimer last, within WeChat's limit for a text reply. Pure functions."""
+"""WeChat's words and limits for web.channels.text: a reply as one WeChat text message
+(source titles as links, within 2,048 bytes), the welcome, and the replies to what the
+bot cannot read."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 
-from bot.answer import PAGE_LABEL, suggestion_list
-from bot.models import Lang, Passage, Reply
+from bot.answer import suggestion_list
+from bot.models import Reply
+from web.channels import text as channel_text
+from web.channels.text import UNAVAILABLE, UNREADABLE, clip_bytes, trim
+
+__all__ = ["MAX_TEXT_BYTES", "TEXT_ONLY", "UNAVAILABLE", "UNREADABLE", "VOICE_UNRECOGNISED",
+           "WELCOME", "clip_bytes", "render_reply", "trim", "welcome"]
 
 # WeChat cuts a text reply longer than this many bytes of UTF-8 (~680 Chinese characters).
 MAX_TEXT_BYTES = 2048
-# A chat bubble, not a page: quotes are cut to these lengths (characters) until all fits.
-QUOTE_CAPS = (160, 120, 80, 40)
 
 WELCOME = ("您好！我是腰背痛与脊柱健康资料问答助手。请直接输入您的问题，我会摘录资料原文回答，并注明来源。\n\n"
            "{examples}"
@@ -22,94 +24,15 @@ TEXT_ONLY = ("抱歉，我目前只能阅读文字消息，请用文字输入您
              "Sorry, I can only read text messages; please type your question.")
 VOICE_UNRECOGNISED = ("抱歉，没能识别这条语音，请用文字输入您的问题。\n"
                       "Sorry, I couldn't make out that voice message; please type your question.")
-UNREADABLE = {
-    "zh": "抱歉，这条消息太长或无法识别，请用一两句话重新描述您的问题。",
-    "en": "Sorry, I couldn't read that message; please ask your question in a sentence or two.",
-}
-UNAVAILABLE = ("抱歉，问答服务暂时无法回答，请稍后再试。如有不适，请及时就医。\n"
-               "Sorry, the service cannot answer right now; please try again later.")
 
-_SENTENCE_END = re.compile(r"[。！？；.!?;]")
-_SAFE_URL = re.compile(r"^https?://[^\s\"'<>]+$")
-# Joiners, variation selectors and skin tones belong to the character before them.
-_JOINERS = {"\u200d", "\ufe0e", "\ufe0f", *map(chr, range(0x1F3FB, 0x1F400))}
+
+def _anchor(title: str, url: str) -> str:
+    return f'<a href="{url}">{title}</a>'  # WeChat shows it as a link in the chat
 
 
 def render_reply(reply: Reply, limit: int = MAX_TEXT_BYTES) -> str:
-    """The fullest rendering that fits: suggestions go first, then quotes get shorter, then
-    the last quotes are left out; the alert, the bot's line and the disclaimer always stay."""
-    passages = reply.passages
-    attempts = [(len(passages), QUOTE_CAPS[0], True)]
-    attempts += [(count, cap, False) for count in range(len(passages), 0, -1)
-                 for cap in QUOTE_CAPS]
-    for count, cap, with_suggestions in attempts:
-        text = _compose(reply, passages[:count], cap,
-                        reply.suggestions if with_suggestions else [])
-        if _fits(text, limit):
-            return text
-    return clip_bytes(_compose(reply, [], 0, []), limit)
+    return channel_text.render_reply(reply, limit, _anchor)
 
 
 def welcome(examples: Sequence[str]) -> str:
     return WELCOME.format(examples=suggestion_list("zh", examples) + "\n\n" if examples else "")
-
-
-def _compose(reply: Reply, passages: Sequence[Passage], cap: int,
-             suggestions: Sequence[str]) -> str:
-    blocks = [reply.alert, reply.message]
-    quotes = [_passage_block(n, p, cap, reply.lang) for n, p in enumerate(passages, start=1)]
-    if quotes:
-        blocks.append("\n".join(quotes))
-    if suggestions:
-        blocks.append(suggestion_list(reply.lang, suggestions))
-    blocks.append(reply.disclaimer)
-    return "\n\n".join(b for b in blocks if b)
-
-
-def _passage_block(number: int, passage: Passage, cap: int, lang: Lang) -> str:
-    quote = trim(passage.text, cap)
-    title = re.sub(r"[<>]", "", passage.title)
-    source = (f'<a href="{passage.url}">{title}</a>'
-              if passage.url and _SAFE_URL.match(passage.url) else title)
-    if passage.page:
-        source += " " + PAGE_LABEL[lang].format(page=passage.page)
-    if lang == "zh":
-        return f"{number}.「{quote}」\n——{source}"
-    return f"{number}. “{quote}”\n— {source}"
-
-
-def trim(text: str, max_chars: int) -> str:
-    """At most `max_chars` characters (plus "…"), ending at a sentence end when one is near,
-    and never inside a character sequence (combining marks, emoji joiners)."""
-    text = text.strip()
-    if len(text) <= max_chars:
-        return text
-    cut = max_chars
-    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, max_chars)]
-    if ends and ends[-1] >= max_chars // 2:
-        cut = ends[-1]
-    else:
-        space = text.rfind(" ", 0, max_chars)
-        if space >= max_chars * 0.7:
-            cut = space
-    cut = _grapheme_boundary(text, cut)
-    return text[:cut].rstrip() + "…"
-
-
-def clip_bytes(text: str, limit: int) -> str:
-    """The longest prefix within `limit` bytes of UTF-8 that ends between characters."""
-    if _fits(text, limit):
-        return text
-    cut = len(text.encode()[:limit - len("…".encode())].decode("utf-8", "ignore"))
-    return text[:_grapheme_boundary(text, cut)] + "…"
-
-
-def _grapheme_boundary(text: str, cut: int) -> int:
-    while 0 < cut < len(text) and (unicodedata.combining(text[cut]) or text[cut] in _JOINERS
-                                   or text[cut - 1] == "\u200d"):
-        cut -= 1
-    return cut
-
-
-def _fits(text: str, limit: int) -> bool:
-    return len(text.encode()) <= limit

@@ -1,8 +1,9 @@
-"""Once only. Each signed callback URL is accepted once (SignedOnce), and each WeChat message
-is answered once (ReplyCache). WeChat retries a callback it got no reply to within 5 s (up
-to three times, same MsgId): a retry joins the answer already being computed, or gets the
-one already given, instead of asking the bot again. In process by default; through Redis
-when configured, so what reaches another worker counts too."""
+"""Once only, for every channel. Each message is answered once (ReplyCache): a platform
+retries a callback it got no reply to in time (WeChat: after 5 s, up to three times, same
+MsgId), and a retry joins the answer already being computed, or gets the one already
+given, instead of asking the bot again. Each signed request is accepted once (SignedOnce):
+a captured signature cannot carry another message. In process by default; through Redis
+when configured, so what reaches another worker or replica counts too."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-# The text to send back, or None for WeChat's "success" (no reply).
+# The text to send back, or None for no reply (WeChat: its "success").
 Work = Callable[[], str | None]
 _PENDING = b"pending"
 
@@ -36,7 +37,8 @@ class ReplyCache(Protocol):
 
 
 class LocalReplyCache:
-    """Futures by message key, kept `ttl_seconds` (WeChat's retries come within ~15 s)."""
+    """Futures by message key, kept `ttl_seconds` (retries come within seconds: WeChat's
+    within ~15 s)."""
 
     def __init__(self, ttl_seconds: float = 300, max_entries: int = 10_000) -> None:
         self.ttl = ttl_seconds
@@ -57,7 +59,7 @@ class RedisReplyCache:
     """The first worker to claim a key (SET NX) answers and stores the text; the others poll
     for it. Falls back to the local cache while Redis is unreachable."""
 
-    def __init__(self, url: str, prefix: str = "faqbot:wechat:", ttl_seconds: int = 300,
+    def __init__(self, url: str, prefix: str, ttl_seconds: int = 300,
                  poll_seconds: float = 0.05) -> None:
         options = {"socket_timeout": 1, "socket_connect_timeout": 1}
         self._redis = redis.asyncio.Redis.from_url(url, **options)
@@ -73,8 +75,8 @@ class RedisReplyCache:
         try:
             claimed = await self._redis.set(name, _PENDING, nx=True, ex=self.ttl)
         except (RedisError, OSError) as exc:
-            log.warning("wechat retry cache: Redis unreachable (%s); deduplicating in process",
-                        exc)
+            log.warning("%s retry cache: Redis unreachable (%s); deduplicating in process",
+                        self.prefix, exc)
             return await self._local.answer_once(key, work, pool, budget)
         if claimed:
             return await self._local.answer_once(key, lambda: self._share(name, work), pool,
@@ -87,7 +89,7 @@ class RedisReplyCache:
         try:
             self._sync.set(name, stored, ex=self.ttl)
         except (RedisError, OSError) as exc:
-            log.warning("wechat retry cache: answer not shared (%s)", exc)
+            log.warning("%s retry cache: answer not shared (%s)", self.prefix, exc)
         return content
 
     async def _wait_for_other(self, name: str, budget: float) -> str | None:
@@ -96,7 +98,8 @@ class RedisReplyCache:
             try:
                 value = await self._redis.get(name)
             except (RedisError, OSError) as exc:
-                log.warning("wechat retry cache: Redis unreachable while waiting (%s)", exc)
+                log.warning("%s retry cache: Redis unreachable while waiting (%s)",
+                            self.prefix, exc)
                 break
             if value is not None and value != _PENDING:
                 return json.loads(value)["content"]
@@ -123,8 +126,9 @@ def _evict_stale(entries: OrderedDict[str, tuple[float, Any]], ttl: float,
     return now
 
 
-def make_reply_cache(redis_url: str | None) -> ReplyCache:
-    return RedisReplyCache(redis_url) if redis_url else LocalReplyCache()
+def make_reply_cache(redis_url: str | None, prefix: str) -> ReplyCache:
+    """A channel's reply cache (keys under `prefix` in Redis, when configured)."""
+    return RedisReplyCache(redis_url, prefix) if redis_url else LocalReplyCache()
 
 
 class SignedOnce:
@@ -135,8 +139,8 @@ class SignedOnce:
     timestamp is accepted; in Redis when configured (falling back to the process while
     Redis is unreachable), so every worker and replica refuses a reuse."""
 
-    def __init__(self, ttl_seconds: int, redis_url: str | None = None,
-                 prefix: str = "faqbot:wechat-signed:", max_entries: int = 200_000) -> None:
+    def __init__(self, ttl_seconds: int, redis_url: str | None, prefix: str,
+                 max_entries: int = 200_000) -> None:
         self.ttl = ttl_seconds
         self.prefix = prefix
         self.max_entries = max_entries
@@ -156,8 +160,8 @@ class SignedOnce:
                 stored = await self._redis.get(name)
                 return stored is None or stored.decode() == request_digest
             except (RedisError, OSError) as exc:
-                log.warning("wechat signed-once cache: Redis unreachable (%s); checking in "
-                            "process", exc)
+                log.warning("%s signed-once cache: Redis unreachable (%s); checking in "
+                            "process", self.prefix, exc)
         return self._first_use_here(key, request_digest)
 
     def _first_use_here(self, key: str, request_digest: str) -> bool:
