@@ -150,23 +150,40 @@ def test_an_answer_curated_on_one_replica_is_quoted_by_all(cluster):
 
 
 def test_a_replica_killed_under_load_costs_no_request_and_rejoins(cluster):
+    """No request fails twice: nginx sends questions on to another replica when the one it
+    chose dies (even after the question reached it); a client that saw its connection drop
+    (the replica died while nginx was passing its reply on) asks once more and is answered."""
     before = cluster.logged()
-    results: list[int] = []
+    asked: list[int] = []
+    failed_once: list[str] = []
+    failed_twice: list[str] = []
     stop = threading.Event()
+
+    def attempt(connection: http.client.HTTPConnection, question: str
+                ) -> tuple[http.client.HTTPConnection, str | None]:
+        try:
+            status, _ = ask(cluster.port, question, connection)
+            return connection, None if status == 200 else f"status {status}"
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            fresh = http.client.HTTPConnection("127.0.0.1", cluster.port, timeout=30)
+            return fresh, f"{time.monotonic() - started:.2f} s: {error!r}"
 
     def client(k: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", cluster.port, timeout=30)
         n = 0
         while not stop.is_set():
             n += 1
-            try:
-                status, _ = ask(cluster.port, f"第{k}位访客的第{n}个问题：腰痛怎么办", connection)
-            except (OSError, http.client.HTTPException):
-                status = -1
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", cluster.port, timeout=30)
-            results.append(status)
+            question = f"第{k}位访客的第{n}个问题：腰痛怎么办"
+            connection, error = attempt(connection, question)
+            if error:
+                failed_once.append(error)
+                connection, error = attempt(connection, question)
+                if error:
+                    failed_twice.append(error)
+            asked.append(n)
 
+    started = time.monotonic()
     clients = [threading.Thread(target=client, args=(k,)) for k in range(8)]
     for thread in clients:
         thread.start()
@@ -176,10 +193,12 @@ def test_a_replica_killed_under_load_costs_no_request_and_rejoins(cluster):
     stop.set()
     for thread in clients:
         thread.join(timeout=60)
-    failed = [s for s in results if s != 200]
-    assert len(results) > 50 and failed == [], f"{len(failed)} of {len(results)} failed"
+    assert len(asked) > 50 and failed_twice == [], \
+        f"{len(failed_twice)} of {len(asked)} failed twice: {failed_twice}; once: {failed_once}"
+    # one kill: at most the requests in flight then (one per client) see a dropped connection
+    assert len(failed_once) <= len(clients), f"{len(failed_once)} of {len(asked)}: {failed_once}"
     time.sleep(1)
-    assert cluster.logged() - before >= len(results)  # every answer is in the log
+    assert cluster.logged() - before >= len(asked)  # every answer is in the log
 
     cluster.script("start", "3")  # it catches up (the curated answer included) and serves
     status, reply = ask(cluster.replica_port(3), QUESTION)

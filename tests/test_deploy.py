@@ -91,3 +91,16 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     missing = sorted(v for v in _settings_variables() if v not in readme)
     assert not missing, f"not in the README: {missing}"
+
+
+def test_every_package_is_installed_by_a_non_editable_install():
+    """The image runs `pip install .`: a package missing from pyproject's list would import
+    from a source checkout (`pip install -e .`) and fail in the image."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"])
+    packages = {init.parent.relative_to(ROOT).as_posix().replace("/", ".")
+                for top in ("bot", "web", "backoffice") for init in (ROOT / top).rglob(
+                    "__init__.py") if "migrations" not in init.parts}
+    assert packages <= listed, f"not in pyproject.toml: {sorted(packages - listed)}"

@@ -104,3 +104,30 @@ def test_bad_requests_are_refused_with_a_reason(client, hook_bot, case):
 def test_the_channel_is_off_without_a_secret(web_bot, seed_settings):
     with TestClient(create_app(seed_settings, bot=web_bot)) as plain:
         assert plain.post("/webhook", json={}).status_code == 404
+
+
+def test_the_readmes_channel_sketch_works_as_written(tmp_path, hook_bot, monkeypatch):
+    """The README's "Adding a channel" module, taken from the README as it is."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    code = re.search(r"```python\n(# web/channels/telegram\.py.*?)```", readme, re.S).group(1)
+    (tmp_path / "readme_telegram.py").write_text(code, "utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    telegram = importlib.import_module("readme_telegram")
+    settings = hook_bot.settings.model_copy(update={"rate_limit_per_minute": 0})
+    app = create_app(settings, bot=hook_bot)
+    telegram.mount(app, settings, telegram.Settings(telegram_secret_token="tg-secret"))
+    update = {"message": {"message_id": 7, "chat": {"id": 42}, "text": "脑膜瘤是良性的吗"}}
+    with TestClient(app) as c:
+        assert c.post("/telegram", json=update).status_code == 403
+        secret = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+        first = c.post("/telegram", json=update, headers=secret)
+        again = c.post("/telegram", json=update, headers=secret)  # Telegram's retry
+    assert first.status_code == again.status_code == 200
+    body = first.json()
+    assert body["method"] == "sendMessage" and body["chat_id"] == 42
+    assert DISCLAIMER["zh"] in body["text"] and again.json() == body
+    assert len(hook_bot.logstore.session_exchanges(hook_bot.session_for("telegram", "42"))) == 1
