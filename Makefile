@@ -45,6 +45,11 @@ bench: install-test
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/cost.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/load.py --workers 2
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/encoder.py
+	$(BIN)/python bench/profile.py
+	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/wechat_sim.py bench
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/login_flood.py

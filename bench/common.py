@@ -165,14 +165,20 @@ def seed_server(port: int, workers: int = 1, env: dict[str, str] | None = None
 
 
 def wait_ready(port: int, server: subprocess.Popen) -> None:
+    """Until the server answers: `/api/ready` (200 once its bot is loaded; a server answers
+    health at once) on 20 fresh connections in a row, so every worker process is ready."""
     deadline = time.monotonic() + 300
+    in_a_row = 0
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError("server exited")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ready", timeout=1):
+                in_a_row += 1
+            if in_a_row >= 20:
                 return
         except OSError:
+            in_a_row = 0
             time.sleep(0.2)
     raise RuntimeError("server did not start")
 

