@@ -79,6 +79,18 @@ def test_optional_keys_count_by_key_at_the_keys_own_rate(store, web_bot):
                            headers=_bearer("nope")).status_code == 401
 
 
+def test_guessing_keys_counts_against_the_client_address(store, web_bot):
+    _, secret = store.create("partner", 100, "admin1")
+    with _client(web_bot, rate_limit_per_minute=3) as client:
+        statuses = [client.post("/api/chat", json=QUESTION,
+                                headers=_bearer(f"fbk_guess_{n}")).status_code
+                    for n in range(5)]
+        assert statuses == [401, 401, 401, 429, 429]
+        # a real key is its own: not limited by that address's guesses
+        assert client.post("/api/chat", json=QUESTION, headers=_bearer(secret)).status_code \
+            == 200
+
+
 def test_required_keys_leave_the_widget_alone(store, web_bot):
     _, secret = store.create("partner", 100, "admin1")
     with _client(web_bot, api_keys="required",

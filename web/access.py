@@ -45,19 +45,20 @@ class ApiAccess:
                 raise HTTPException(401, "an API key is required (Authorization: Bearer "
                                          "<key>); browsers are served from allowed origins",
                                     headers={"WWW-Authenticate": "Bearer"})
-            wait = request.app.state.rate_limiter.acquire(  # per client address
-                client_hash(self.proxies.client(request.scope), self.salt))
+            wait = self._per_address(request)
         else:
             key = await self._verified(request, presented)
-            if key is None:
+            if key is None:  # counted as the address's: guessing keys is rate limited too
+                _refuse_if_waiting(self._per_address(request))
                 raise HTTPException(401, "invalid or revoked API key",
                                     headers={"WWW-Authenticate": "Bearer"})
             request.state.api_key = key
             wait = self._limiter(key.rate_per_minute).acquire(f"key:{key.id}")
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise HTTPException(429, f"too many requests: wait {seconds} s and try again",
-                                headers={"Retry-After": str(seconds)})
+        _refuse_if_waiting(wait)
+
+    def _per_address(self, request: Request) -> float:
+        return request.app.state.rate_limiter.acquire(
+            client_hash(self.proxies.client(request.scope), self.salt))
 
     def forget(self) -> None:
         """Drop remembered keys (after a revocation on this server)."""
@@ -97,6 +98,13 @@ class ApiAccess:
         if origin.rstrip("/") in self.settings.origins() or "*" in self.settings.origins():
             return True
         return urlsplit(origin).netloc == request.headers.get("host", "")  # its own pages
+
+
+def _refuse_if_waiting(wait: float) -> None:
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise HTTPException(429, f"too many requests: wait {seconds} s and try again",
+                            headers={"Retry-After": str(seconds)})
 
 
 def _presented_key(request: Request) -> str | None:
