@@ -198,13 +198,23 @@ def serve(host: Annotated[str, typer.Option(envvar="FAQBOT_HOST")] = "127.0.0.1"
     os.environ["FAQBOT_INDEX_DIR"] = str(settings.index_dir)
     if corpus:
         os.environ["FAQBOT_CORPUS_DIR"] = str(corpus)
+    import shutil
+    import tempfile
+
     from uvicorn.supervisors import Multiprocess
 
     from web.app import tcp_listener
 
+    # The workers count into one folder, so /metrics reports the server's totals whichever
+    # worker answers (prometheus-client's multiprocess mode); a new one for every start.
+    counts = tempfile.mkdtemp(prefix="faqbot-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
     config = uvicorn.Config("web.app:serving_app", factory=True, workers=workers, host=host,
                             port=port, log_level="info", **UVICORN_OPTIONS)
-    Multiprocess(config, sockets=[tcp_listener(config)]).run()
+    try:
+        Multiprocess(config, sockets=[tcp_listener(config)]).run()
+    finally:
+        shutil.rmtree(counts, ignore_errors=True)
 
 
 log_app = typer.Typer(no_args_is_help=True, help="The conversation log.")

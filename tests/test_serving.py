@@ -1,9 +1,18 @@
-"""How the server runs: the listening socket of `faqbot serve --workers N`."""
+"""How the server runs: the listening socket of `faqbot serve --workers N`, and its
+metrics summed over the workers."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
+import os
+import re
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import uvicorn
 
@@ -35,3 +44,62 @@ def test_connections_to_several_workers_get_tcp_nodelay():
     config = uvicorn.Config("web.app:create_app", factory=True, workers=2, host="127.0.0.1",
                             port=0, **UVICORN_OPTIONS)
     assert _accepted_nodelay(tcp_listener(config)) != 0
+
+
+def _get(port: int, path: str, body: dict | None = None) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # a fresh one:
+    try:  # the kernel hands each new connection to either worker
+        if body is None:
+            connection.request("GET", path)
+        else:
+            connection.request("POST", path, json.dumps(body),
+                               {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def _total(text: str, pattern: str) -> float:
+    return sum(float(m.group(1)) for m in re.finditer(pattern + r"[^\n]* ([0-9.e+]+)\n", text))
+
+
+def test_metrics_of_several_workers_are_the_servers_totals(seed_bot, tmp_path):
+    """Whichever worker answers a scrape, it reports every worker's counts."""
+    settings = seed_bot.settings
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAQBOT_", "PROMETHEUS"))}
+    env.update(FAQBOT_CORPUS_DIR=str(settings.corpus_dir),
+               FAQBOT_INDEX_DIR=str(settings.index_dir), FAQBOT_CACHE_DIR=str(
+                   settings.cache_dir), FAQBOT_DATABASE_URL=f"sqlite:///{tmp_path}/log.sqlite",
+               FAQBOT_RATE_LIMIT_PER_MINUTE="0")
+    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--workers", "2",
+                               "--port", str(port)], env=env, cwd=Path(__file__).parent.parent,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    chunks = len(seed_bot.retriever.index.chunks)
+    try:
+        deadline, in_a_row = time.monotonic() + 120, 0
+        while in_a_row < 20:  # both workers loaded: /metrics names the index they serve
+            assert time.monotonic() < deadline and server.poll() is None, "did not start"
+            try:
+                status, text = _get(port, "/metrics")
+                in_a_row = in_a_row + 1 if _total(text, "faqbot_index_info") == chunks else 0
+            except OSError:
+                in_a_row = 0
+            time.sleep(0.05)
+        answered = 0
+        while answered < 12:  # (a worker still starting says 503, Retry-After)
+            answered += _get(port, "/api/chat", {"message": f"腰痛第{answered}天怎么办"})[0] == 200
+        for _ in range(8):
+            status, text = _get(port, "/metrics")
+            assert status == 200, text
+            assert _total(text, r'faqbot_replies_total\{') == 12
+            assert _total(text, r'faqbot_http_requests_total\{[^}]*route="/api/chat",'
+                                r'status="200"') == 12
+            assert _total(text, r'faqbot_http_request_seconds_count\{route="/api/chat"') == 12
+            assert _total(text, "faqbot_index_info") == chunks
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

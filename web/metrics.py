@@ -1,16 +1,41 @@
 """Prometheus metrics at /metrics (prometheus-client): requests by route and status,
 latency histograms, replies by kind and channel (fallback and urgent rates follow),
-conversation-log write failures, and the index being served. One registry per process:
-with several workers, each reports its own (scrape them one by one, or sum)."""
+conversation-log write failures, and the index being served.
+
+`faqbot serve --workers N` gives its workers one PROMETHEUS_MULTIPROC_DIR (prometheus-client's
+multiprocess mode): each worker writes its counts there and every scrape, whichever worker
+answers it, reports the server's totals. The index is the answering process's own."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import Scope
 
 from bot.errors import LogStoreError
 from bot.models import Reply
 from bot.recorder import ExchangeRecorder
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class _ServedIndex:
+    """A collector of the index this process serves (not kept in the multiprocess files,
+    where a replaced build's labels would stay)."""
+
+    def __init__(self) -> None:
+        self.manifest = None
+
+    def collect(self):
+        family = GaugeMetricFamily("faqbot_index_info", "The index being served (value: "
+                                   "chunks)", labels=["built_at", "model"])
+        if self.manifest is not None:
+            family.add_metric([self.manifest.built_at, self.manifest.model_id],
+                              self.manifest.chunks)
+        yield family
 
 
 class Metrics:
@@ -27,8 +52,9 @@ class Metrics:
                                     "Exchanges the conversation log database refused "
                                     "(spooled to disk, written later)",
                                     registry=self.registry)
-        self.index = Gauge("faqbot_index_info", "The index being served (value: chunks)",
-                           ["built_at", "model"], registry=self.registry)
+        self.own = CollectorRegistry()
+        self.index = _ServedIndex()
+        self.own.register(self.index)
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
         """One HTTP request, by its route's template (not its path: bounded labels)."""
@@ -37,11 +63,14 @@ class Metrics:
         self.latency.labels(route).observe(seconds)
 
     def observe_index(self, manifest) -> None:
-        self.index.clear()
-        self.index.labels(manifest.built_at, manifest.model_id).set(manifest.chunks)
+        self.index.manifest = manifest
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        counts = self.registry
+        if os.environ.get(MULTIPROCESS_DIR):  # every worker's counts, summed
+            counts = CollectorRegistry()
+            MultiProcessCollector(counts)
+        return generate_latest(counts) + generate_latest(self.own)
 
 
 class CountingRecorder:
