@@ -41,10 +41,10 @@ FEATURES = ("section_coverage", "passage_coverage", "missing", "dense", "dense_g
 class Scoring:
     # Fitted by bench/calibrate.py on the tuning split (docs/benchmarks.md, "Confidence").
     weights: dict[str, float] = field(default_factory=lambda: {
-        "section_coverage": 4.47, "passage_coverage": 1.572, "missing": -0.794,
-        "dense": 7.287, "dense_gap": 53.435, "sentence": 1.668, "fused": 0.641})
-    bias: float = -11.712
-    threshold: float = 0.60  # answer when the best passage's confidence reaches this
+        "section_coverage": 4.298, "passage_coverage": 1.58, "missing": -0.908,
+        "dense": 7.035, "dense_gap": 54.081, "sentence": 1.928, "fused": 0.625})
+    bias: float = -11.508
+    threshold: float = 0.59  # answer when the best passage's confidence reaches this
     margin: float = 0.25  # further quotes only this close to the best one
     # Candidate pool: top hits by fused score, best dense hits per corpus language, and
     # the other chunks of the best articles (so the right paragraph can win), capped.
