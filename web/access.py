@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from web.metrics import log_store
 from web.middleware import client_hash
 from web.ratelimit import RateLimiter, make_rate_limiter
 
@@ -74,7 +75,7 @@ class ApiAccess:
             return cached[1]
         from backoffice.apikeys import ApiKeyStore
 
-        logstore = getattr(request.app.state.bot.logstore, "inner", request.app.state.bot.logstore)
+        logstore = log_store(request.app.state.bot)
         if logstore is None:
             raise HTTPException(503, "API keys need the conversation log's database")
         key = await run_in_threadpool(ApiKeyStore(logstore).verify, presented)

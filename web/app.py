@@ -37,7 +37,7 @@ from bot.sessions import SESSION_ID
 from web.access import ApiAccess
 from web.admin.routes import add_admin_routes
 from web.channels import mount_channels
-from web.metrics import CountingRecorder, Metrics
+from web.metrics import CountingRecorder, Metrics, log_store
 from web.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -185,8 +185,7 @@ class Service:
         if self.settings.builds == "shared":
             from backoffice.builds import BuildFollower, BuildStore
 
-            store = getattr(bot.logstore, "inner", bot.logstore)
-            self.follower = BuildFollower(bot, BuildStore(store)).start()
+            self.follower = BuildFollower(bot, BuildStore(log_store(bot))).start()
         self.app.state.bot = bot
 
     def stop(self) -> None:
@@ -202,7 +201,7 @@ def start_index_worker(bot, settings: Settings):
     from backoffice.logstore import LogStore
     from backoffice.worker import IndexWorker
 
-    store = getattr(bot.logstore, "inner", bot.logstore)
+    store = log_store(bot)
     if settings.worker != "in-process" or not isinstance(store, LogStore):
         return None
     return IndexWorker(bot, store).start()

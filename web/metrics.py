@@ -73,6 +73,13 @@ class Metrics:
         return generate_latest(counts) + generate_latest(self.own)
 
 
+def log_store(bot):
+    """The bot's conversation log store itself, under the counting recorder the app wraps
+    it in; None when the bot keeps no log."""
+    store = bot.logstore
+    return store.inner if isinstance(store, CountingRecorder) else store
+
+
 class CountingRecorder:
     """The bot's exchange recorder, counting each reply by kind and channel on its way to
     the conversation log (and each write the log refused)."""

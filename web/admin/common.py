@@ -20,6 +20,7 @@ from backoffice.jobs import JobQueue
 from backoffice.operators import OperatorSession, OperatorStore
 from backoffice.review import Review
 from bot.errors import InputError
+from web.metrics import log_store
 
 SESSION_COOKIE = "faqbot_admin"
 LOGIN_CSRF_COOKIE = "faqbot_login_csrf"
@@ -42,8 +43,7 @@ def page(request: Request, name: str, context: dict[str, Any],
 
 
 def operators_of(request: Request) -> OperatorStore:
-    logstore = request.app.state.bot.logstore
-    logstore = getattr(logstore, "inner", logstore)  # under /metrics' counting recorder
+    logstore = log_store(request.app.state.bot)
     if logstore is None:
         raise HTTPException(503, "the console needs the conversation log")
     return OperatorStore(logstore)
