@@ -79,22 +79,31 @@ def test_metrics_of_several_workers_are_the_servers_totals(seed_bot, tmp_path):
                                "--port", str(port)], env=env, cwd=Path(__file__).parent.parent,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     chunks = len(seed_bot.retriever.index.chunks)
+
+    def scrape() -> tuple[str, str]:  # (the answering worker, the text)
+        status, text = _get(port, "/metrics")
+        assert status == 200, text
+        return re.search(r'faqbot_worker_info\{pid="(\d+)"\}', text).group(1), text
+
     try:
-        deadline, in_a_row = time.monotonic() + 120, 0
-        while in_a_row < 20:  # both workers loaded: /metrics names the index they serve
+        deadline, loaded = time.monotonic() + 120, set()
+        while len(loaded) < 2:  # both workers loaded: each names the index it serves
             assert time.monotonic() < deadline and server.poll() is None, "did not start"
             try:
-                status, text = _get(port, "/metrics")
-                in_a_row = in_a_row + 1 if _total(text, "faqbot_index_info") == chunks else 0
+                worker, text = scrape()
+                if _total(text, "faqbot_index_info") == chunks:
+                    loaded.add(worker)
             except OSError:
-                in_a_row = 0
-            time.sleep(0.05)
+                pass
+            time.sleep(0.02)
         answered = 0
-        while answered < 12:  # (a worker still starting says 503, Retry-After)
+        while answered < 12:
             answered += _get(port, "/api/chat", {"message": f"腰痛第{answered}天怎么办"})[0] == 200
-        for _ in range(8):
-            status, text = _get(port, "/metrics")
-            assert status == 200, text
+        deadline, scraped = time.monotonic() + 60, set()
+        while scraped != loaded:  # a scrape from each worker: each reports both's counts
+            assert time.monotonic() < deadline, f"scrapes reached only {scraped} of {loaded}"
+            worker, text = scrape()
+            scraped.add(worker)
             assert _total(text, r'faqbot_replies_total\{') == 12
             assert _total(text, r'faqbot_http_requests_total\{[^}]*route="/api/chat",'
                                 r'status="200"') == 12

@@ -4,7 +4,8 @@ conversation-log write failures, and the index being served.
 
 `faqbot serve --workers N` gives its workers one PROMETHEUS_MULTIPROC_DIR (prometheus-client's
 multiprocess mode): each worker writes its counts there and every scrape, whichever worker
-answers it, reports the server's totals. The index is the answering process's own."""
+answers it, reports the server's totals. The index, and `faqbot_worker_info`, are the
+answering process's own."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 class _ServedIndex:
     """A collector of the index this process serves (not kept in the multiprocess files,
-    where a replaced build's labels would stay)."""
+    where a replaced build's labels would stay), and of which worker answered the scrape."""
 
     def __init__(self) -> None:
         self.manifest = None
@@ -36,6 +37,10 @@ class _ServedIndex:
             family.add_metric([self.manifest.built_at, self.manifest.model_id],
                               self.manifest.chunks)
         yield family
+        worker = GaugeMetricFamily("faqbot_worker_info", "The worker process that answered "
+                                   "this scrape", labels=["pid"])
+        worker.add_metric([str(os.getpid())], 1)
+        yield worker
 
 
 class Metrics:
