@@ -3,11 +3,16 @@ replies by kind and channel, log write failures, the index served."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from web.app import create_app
+from web.metrics import Metrics
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
@@ -81,3 +86,18 @@ def test_a_bot_loaded_at_start_counts_into_the_apps_metrics(seed_settings, tmp_p
     assert _metric(text, "faqbot_replies_total", kind="answer", channel="web") == 1
     assert _metric(text, "faqbot_http_requests_total", route="/api/chat", method="POST",
                    status="200") == 1
+
+
+def test_a_workers_metrics_file_still_being_created_does_not_fail_the_scrape(tmp_path,
+                                                                             monkeypatch):
+    """prometheus-client creates a worker's file empty and sizes it afterwards: a scrape in
+    between (or after the worker died there) reports the others' counts."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", "from web.metrics import Metrics\n"
+                    "Metrics().replies.labels('answer', 'web').inc(3)"],
+                   env=env, check=True, cwd=Path(__file__).parent.parent)
+    assert list(tmp_path.glob("counter_*.db"))  # the other worker's counts
+    (tmp_path / "counter_999999.db").touch()  # one being created
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    text = Metrics().exposition().decode()
+    assert _metric(text, "faqbot_replies_total", kind="answer", channel="web") == 3

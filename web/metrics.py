@@ -9,6 +9,7 @@ answering process's own."""
 
 from __future__ import annotations
 
+import glob
 import os
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -43,6 +44,23 @@ class _ServedIndex:
         yield worker
 
 
+class _WorkersCounts(MultiProcessCollector):
+    """Every worker's counts, from the multiprocess folder, leaving out a file a worker is
+    still creating: prometheus-client makes it empty before it sizes it, and reading it
+    fails the whole scrape (a worker killed then would leave it there for good:
+    prometheus/client_python#1199, open in 0.26)."""
+
+    def collect(self):
+        files = []
+        for path in glob.glob(os.path.join(self._path, "*.db")):
+            try:
+                if os.path.getsize(path) > 0:  # (once sized, it is read as written)
+                    files.append(path)
+            except FileNotFoundError:
+                continue
+        return self.merge(files, accumulate=True)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -74,7 +92,7 @@ class Metrics:
         counts = self.registry
         if os.environ.get(MULTIPROCESS_DIR):  # every worker's counts, summed
             counts = CollectorRegistry()
-            MultiProcessCollector(counts)
+            _WorkersCounts(counts)
         return generate_latest(counts) + generate_latest(self.own)
 
 
