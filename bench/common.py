@@ -157,29 +157,33 @@ def seed_server(port: int, workers: int = 1, env: dict[str, str] | None = None
          str(workers)], env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:
-        wait_ready(port, server)
+        wait_ready(port, server, workers)
         yield server
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def wait_ready(port: int, server: subprocess.Popen) -> None:
-    """Until the server answers: `/api/ready` (200 once its bot is loaded; a server answers
-    health at once) on 20 fresh connections in a row, so every worker process is ready."""
+def wait_ready(port: int, server: subprocess.Popen, workers: int = 1) -> None:
+    """Until every worker process serves the index: scrapes of /metrics (on fresh
+    connections, which the kernel hands to either worker) have named `workers` processes
+    (`faqbot_worker_info`), each with its index loaded (`faqbot_index_info`)."""
     deadline = time.monotonic() + 300
-    in_a_row = 0
+    loaded: set[str] = set()
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError("server exited")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ready", timeout=1):
-                in_a_row += 1
-            if in_a_row >= 20:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as r:
+                text = r.read().decode()
+            worker = re.search(r'faqbot_worker_info\{pid="(\d+)"\}', text)
+            if worker and re.search(r"^faqbot_index_info\{", text, re.M):
+                loaded.add(worker.group(1))
+            if len(loaded) >= workers:
                 return
         except OSError:
-            in_a_row = 0
-            time.sleep(0.2)
+            pass
+        time.sleep(0.05)
     raise RuntimeError("server did not start")
 
 

@@ -98,7 +98,7 @@ def run(name: str, corpus: Path, index_dir: Path, texts: list[str], requests: in
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
     try:
-        wait_ready(port, server)
+        wait_ready(port, server, workers)
         failed = send(port, texts[:200])  # warm-up
         pids = server_processes(server.pid)
         start_rss, start_pss = memory(pids)
