@@ -55,6 +55,25 @@ def split_of(question_id: str) -> str:
     return "tune" if zlib.crc32(question_id.encode()) % 2 == 0 else "report"
 
 
+def triage_split(message_id: str) -> str:
+    """'train' (40%), 'tune' (15%) or 'report' (45%) for a labelled red-flag message: the
+    head is trained on the first, its threshold chosen on the second, and the third is only
+    reported (bench/red_flags.py)."""
+    import zlib
+
+    bucket = zlib.crc32(message_id.encode()) % 20
+    return "report" if bucket < 9 else "tune" if bucket < 12 else "train"
+
+
+def labelled_triage() -> list[dict]:
+    """Our labelled red-flag messages (bench/data/triage/*.jsonl), in file order."""
+    items = []
+    for path in sorted((ROOT / "bench" / "data" / "triage").glob("*.jsonl")):
+        items += [json.loads(line) for line in path.read_text("utf-8").splitlines()
+                  if line.strip()]
+    return items
+
+
 def seed_bot():
     """A Bot over a fresh copy of the default corpus (index and cache under bench/.cache)."""
     from bot.config import Settings

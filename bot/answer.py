@@ -106,10 +106,8 @@ def source_line(passage: Passage, lang: Lang = "en") -> str:
     return passage.title + (f" ({', '.join(details)})" if details else "")
 
 
-def render_fallback(lang: Lang, suggestions: Sequence[str], disclaimer: str,
-                    lead: str | None = None) -> str:
-    lines = [lead, ""] if lead else []
-    lines.append(FALLBACK[lang])
+def render_fallback(lang: Lang, suggestions: Sequence[str], disclaimer: str) -> str:
+    lines = [FALLBACK[lang]]
     if suggestions:
         lines += ["", suggestion_list(lang, suggestions)]
     lines += ["", disclaimer]

@@ -28,9 +28,10 @@ from bot.index import (
     load_index,
 )
 from bot.language import QUESTION_LIKE, detect_lang, has_cjk, is_follow_up, same_words_key, warm_up
-from bot.models import Chunk, Lang, Passage, Reply, ReplyKind, Turn
+from bot.models import Chunk, Lang, Passage, RedFlagNote, Reply, ReplyKind, Turn
 from bot.ranking import Assessment, assess
 from bot.recorder import ExchangeRecorder
+from bot.redflags import RedFlag
 from bot.retrieval import Hit, Retriever
 from bot.sessions import SESSION_ID, SessionIds, SessionStore, make_session_store
 
@@ -59,7 +60,7 @@ class Decision:
     path: ReplyKind
     why: str
     threshold: float
-    flags: list[safety.RedFlag]
+    flags: list[RedFlag]
     assessment: Assessment | None
     chosen: list[int]  # indexes into assessment.candidates that are quoted
     passages: list[Passage]
@@ -274,7 +275,8 @@ class Bot:
         return message
 
     def suggestions(self, lang: Lang, k: int = 5) -> list[str]:
-        return self._starters.get(lang, [])[:k] or self._starters.get(_other(lang), [])[:k]
+        """Questions the corpus answers, in the visitor's language only (none if it has none)."""
+        return self._starters.get(lang, [])[:k]
 
     # ------------------------------------------------------------ internals
     def _understand(self, message: str, history: list[Turn]) -> _Query:
@@ -312,7 +314,7 @@ class Bot:
                     for c in (assessment.candidates[i] for i in chosen)]
         best = assessment.candidates[0].confidence if assessment.candidates else 0.0
         if flags:
-            rules = ", ".join(f"{f.rule} ({f.sign})" for f in flags)
+            rules = ", ".join(f"{f.rule} ({f.sign}) [{f.level}, by {f.by}]" for f in flags)
             return Decision("urgent", f"red flag: {rules}", self.threshold, flags, assessment,
                             chosen, passages)
         if passages:
@@ -351,28 +353,44 @@ class Bot:
         return chosen
 
     def _reply(self, query: _Query, decision: Decision, session_id: str) -> Reply:
+        """The reply for a decision; every kind says only what is true of it: quotes are
+        claimed only when there are some, an alert never says the sources don't answer,
+        small talk carries no claim about quotes."""
         lang = query.lang
-        disclaimer = safety.DISCLAIMER[lang]
+        reply = {"session_id": session_id, "lang": lang, "kind": decision.path,
+                 "why": decision.why}
         if decision.path == "smalltalk":
             suggestions = self.suggestions(lang, 3)
             line = safety.SMALLTALK[decision.smalltalk or "greeting"][lang]
-            return self._make_reply(session_id, lang, "smalltalk", line, None,
-                                    answer.render_smalltalk(line, suggestions, lang), [],
-                                    disclaimer, suggestions, decision.why)
-        flags = decision.flags
-        alert = safety.urgent_message(flags, lang) if flags else None
+            return _make_reply(**reply, message=line, suggestions=suggestions,
+                               text=answer.render_smalltalk(line, suggestions, lang),
+                               disclaimer=safety.GENERAL_DISCLAIMER[lang])
         passages = decision.passages
+        if decision.flags:
+            level = safety.urgent_level(decision.flags)
+            alert = safety.urgent_message(decision.flags, lang)
+            reply.update(alert=alert, urgency=level.value, red_flags=[RedFlagNote(
+                rule=f.rule, level=f.level.value, name=f.name[lang], words=f.sign)
+                for f in decision.flags])
+            if not passages:  # the alert and what to do; no word about sources
+                line = safety.URGENT_LINE[level][lang]
+                disclaimer = safety.GENERAL_DISCLAIMER[lang]
+                return _make_reply(**reply, message=line, disclaimer=disclaimer,
+                                   text="\n\n".join((alert, line, disclaimer)))
         if passages:
+            disclaimer = safety.DISCLAIMER[lang]
             hits = [c.hit for c in decision.assessment.candidates] if decision.assessment else []
-            suggestions = self._related_questions(hits, passages, query.message, lang)
-            line = answer.answer_intro(lang, passages)
-            text = answer.render_answer(lang, passages, disclaimer, lead=alert)
-        else:
-            suggestions = self.suggestions(lang, 3)
-            line = answer.FALLBACK[lang]
-            text = answer.render_fallback(lang, suggestions, disclaimer, lead=alert)
-        return self._make_reply(session_id, lang, decision.path, line, alert, text, passages,
-                                disclaimer, suggestions, decision.why)
+            suggestions = ([] if decision.flags else
+                           self._related_questions(hits, passages, query.message, lang))
+            return _make_reply(**reply, message=answer.answer_intro(lang, passages),
+                               passages=passages, disclaimer=disclaimer, suggestions=suggestions,
+                               text=answer.render_answer(lang, passages, disclaimer,
+                                                         lead=reply.get("alert")))
+        disclaimer = safety.GENERAL_DISCLAIMER[lang]
+        suggestions = self.suggestions(lang, 3)
+        return _make_reply(**reply, message=answer.FALLBACK[lang], disclaimer=disclaimer,
+                           suggestions=suggestions,
+                           text=answer.render_fallback(lang, suggestions, disclaimer))
 
     def _related_questions(self, hits: list[Hit], passages: list[Passage], message: str,
                            lang: Lang, k: int = 3) -> list[str]:
@@ -390,12 +408,9 @@ class Bot:
                 out.append(candidate)
         return out[:k] or self.suggestions(lang, k)
 
-    @staticmethod
-    def _make_reply(session_id, lang, kind, message, alert, text, passages, disclaimer,
-                    suggestions, why) -> Reply:
-        return Reply(reply_id=uuid.uuid4().hex, session_id=session_id, lang=lang, kind=kind,
-                     message=message, alert=alert, text=text, passages=passages,
-                     disclaimer=disclaimer, suggestions=suggestions, why=why)
+
+def _make_reply(**fields) -> Reply:
+    return Reply(reply_id=uuid.uuid4().hex, **fields)
 
 
 def _as_operators_said(assessment: Assessment, position: int, quote: str,
@@ -439,7 +454,3 @@ def _starter_questions(chunks: list[Chunk]) -> dict[Lang, list[str]]:
                     out[lang].append(bucket[depth])
         depth += 1
     return out
-
-
-def _other(lang: Lang) -> Lang:
-    return "en" if lang == "zh" else "zh"

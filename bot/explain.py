@@ -37,7 +37,9 @@ class CandidateInfo(BaseModel):
 
 class RedFlagInfo(BaseModel):
     rule: str
-    sign: str
+    sign: str  # the words of the message that fired it
+    level: str  # "now" or "prompt"
+    by: str  # "lexicon" (the sign patterns) or "head" (the trained model)
 
 
 class Explanation(BaseModel):
@@ -56,7 +58,8 @@ class Explanation(BaseModel):
         lines = [f"path: {self.path} — {self.why}", f"language: {self.lang}; "
                  f"threshold {self.threshold:.2f}", f"searched: {self.searched}"]
         if self.red_flags:
-            lines.append("red flags: " + "; ".join(f"{f.rule} ({f.sign})" for f in self.red_flags))
+            lines.append("red flags: " + "; ".join(
+                f"{f.rule} [{f.level}, by {f.by}]: {f.sign}" for f in self.red_flags))
         if self.terms:
             lines.append("terms: " + ", ".join(
                 f"{t.term} {t.weight:.2f}" + (f" [{' / '.join(t.translations)}]"
@@ -88,6 +91,7 @@ def explanation(message: str, searched: str, lang: Lang, decision: Decision,
     return Explanation(
         message=message, searched=searched, lang=lang, path=decision.path, why=decision.why,
         threshold=decision.threshold,
-        red_flags=[RedFlagInfo(rule=f.rule, sign=f.sign) for f in decision.flags],
+        red_flags=[RedFlagInfo(rule=f.rule, sign=f.sign, level=f.level.value, by=f.by)
+                   for f in decision.flags],
         terms=terms, translated=assessment.translated if assessment else "",
         candidates=candidates)

@@ -116,6 +116,16 @@ class Passage(BaseModel):
     score: float = Field(description="Confidence of the passage, 0..1 (calibrated scale).")
 
 
+class RedFlagNote(BaseModel):
+    """A red flag a message reported, as a reply names it."""
+
+    rule: str = Field(description="The rule (bot.redflags.taxonomy), e.g. 'urinary_retention'.")
+    level: Literal["now", "prompt"] = Field(description="'now': emergency care; 'prompt': a "
+                                            "doctor within a day or two.")
+    name: str = Field(description="The sign, in the reply's language.")
+    words: str = Field(description="The words of the message that fired it.")
+
+
 class Reply(BaseModel):
     """What the bot says; also the JSON body of POST /api/chat."""
 
@@ -123,8 +133,12 @@ class Reply(BaseModel):
     session_id: str
     lang: Lang
     kind: ReplyKind
-    alert: str | None = Field(None, description="The seek-care-now message (kind 'urgent' "
+    alert: str | None = Field(None, description="The seek-care message (kind 'urgent' "
                               "only); show it first and prominently.")
+    urgency: Literal["now", "prompt"] | None = Field(None, description="How soon to get care "
+                                                     "(kind 'urgent' only).")
+    red_flags: list[RedFlagNote] = Field(default_factory=list, description="The signs behind "
+                                         "the alert (kind 'urgent' only).")
     message: str = Field(description="The bot's own words before any quotes: the answer's "
                          "intro, the fallback advice or the small-talk line.")
     text: str = Field(description="The whole reply as plain text, for text-only channels.")

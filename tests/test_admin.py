@@ -175,3 +175,15 @@ def test_thumbs_down_filter_follows_the_latest_rating(console):
     down = [json.loads(line)["reply_id"] for line in console.get(
         "/admin/export.jsonl", params={"thumbs_down": "1"}).text.splitlines()]
     assert down == [first]
+
+
+def test_the_conversation_view_names_the_red_flag_rule_and_its_words(console):
+    message = "腰疼三天了，今天发现小便解不出来，肚子胀"
+    reply = console.post("/api/chat", json={"message": message}).json()
+    assert reply["kind"] == "urgent"
+    _login(console)
+    detail = console.get(f"/admin/conversations/{reply['session_id']}").text
+    flag = reply["red_flags"][0]
+    assert flag["words"] in message
+    assert f"Red flag: <code>{flag['rule']}</code> ({flag['level']})" in detail
+    assert f"triggered by “{flag['words']}”" in detail

@@ -22,9 +22,11 @@ def test_chat_returns_a_reply(client):
     response = client.post("/api/chat", json={"message": "确诊脑膜瘤以后要怎么随访"})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"reply_id", "session_id", "lang", "kind", "alert", "message", "text",
-                         "passages", "disclaimer", "suggestions", "why"}
-    assert body["alert"] is None and body["message"] and body["message"] in body["text"]
+    assert set(body) == {"reply_id", "session_id", "lang", "kind", "alert", "urgency",
+                         "red_flags", "message", "text", "passages", "disclaimer", "suggestions",
+                         "why"}
+    assert body["alert"] is None and body["urgency"] is None and body["red_flags"] == []
+    assert body["message"] and body["message"] in body["text"]
     assert body["kind"] == "answer" and body["lang"] == "zh"
     assert "随访" in body["passages"][0]["text"]
     assert set(body["passages"][0]) == {"text", "doc_id", "title", "url", "date", "page",
@@ -134,10 +136,10 @@ def test_suggestions_in_each_language(client):
     zh = client.get("/api/suggestions", params={"lang": "zh", "k": 3}).json()
     assert zh["lang"] == "zh" and len(zh["suggestions"]) == 3
     assert all(detect_lang(q) == "zh" for q in zh["suggestions"])
-    # The seed corpus is Chinese only: English visitors get its questions (answered
-    # cross-lingually) rather than none.
+    # The seed corpus's questions are Chinese: an English visitor gets none rather than
+    # questions in a language they did not write in.
     en = client.get("/api/suggestions", params={"lang": "en", "k": 2}).json()
-    assert en["lang"] == "en" and len(en["suggestions"]) == 2
+    assert en["lang"] == "en" and en["suggestions"] == []
     assert client.get("/api/suggestions", params={"lang": "fr"}).status_code == 422
     assert client.get("/api/suggestions", params={"k": 0}).status_code == 422
 

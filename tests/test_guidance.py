@@ -74,7 +74,8 @@ def test_the_test_screen_shows_why_and_teaches_in_one_click(console):
     assert "fallback" in screen.text and "threshold" in screen.text
     assert "This passage should answer this question" in screen.text
     urgent = console.get("/admin/test?q=" + quote("腰痛，今天突然大小便失禁"))
-    assert "red flag: bladder_bowel" in urgent.text
+    assert "red flag: incontinence (now, by lexicon)" in urgent.text
+    assert "triggered by “大小便失禁”" in urgent.text
     token = form_csrf(screen.text)
     html = screen.text
     doc_id = html.split('name="doc_id" value="')[1].split('"')[0]

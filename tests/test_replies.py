@@ -7,8 +7,12 @@ import re
 
 import pytest
 
+from bot.answer import FALLBACK
 from bot.errors import InputError
-from bot.safety import DISCLAIMER, red_flags, smalltalk_intent
+from bot.language import detect_lang
+from bot.safety import DISCLAIMER, GENERAL_DISCLAIMER, red_flags, smalltalk_intent
+
+QUOTES_CLAIM = {"zh": "摘自所列资料来源", "en": "These quotes come from the listed sources"}
 
 
 def corpus_text(bot) -> str:
@@ -56,8 +60,13 @@ def test_out_of_corpus_questions_fall_back(seed_bot, question, lang):
     assert reply.kind == "fallback" and reply.lang == lang
     assert reply.passages == []
     assert ("医生" in reply.text) if lang == "zh" else ("doctor" in reply.text)
-    assert reply.disclaimer == DISCLAIMER[lang]
-    assert reply.suggestions  # topics the bot can answer
+    # nothing is quoted, so nothing claims to be
+    assert reply.disclaimer == GENERAL_DISCLAIMER[lang] and reply.disclaimer in reply.text
+    assert QUOTES_CLAIM[lang] not in reply.text
+    # topics the bot can answer, in the visitor's language only
+    assert all(detect_lang(s) == lang for s in reply.suggestions)
+    if lang == "zh":
+        assert reply.suggestions
 
 
 @pytest.mark.parametrize("message, lang", [
@@ -73,9 +82,40 @@ def test_red_flags_escalate_first(seed_bot, message, lang):
     reply = seed_bot.ask(message)
     assert reply.kind == "urgent" and reply.lang == lang
     first_line = reply.text.splitlines()[0]
-    assert ("立即就医" in first_line) if lang == "zh" else ("seek medical care now" in first_line)
-    assert reply.disclaimer == DISCLAIMER[lang]
+    assert first_line == reply.alert and first_line.startswith("⚠")
+    assert reply.urgency in ("now", "prompt") and reply.red_flags
+    assert all(flag.name in reply.alert for flag in reply.red_flags)
+    if reply.urgency == "now":
+        assert ("立即就医" in first_line) if lang == "zh" else ("seek medical care now" in first_line)
+    else:
+        assert ("一两天内" in first_line) if lang == "zh" else ("within a day or two" in first_line)
+    # never "our sources don't answer" under an alert, no quotes claimed that are not there
+    assert FALLBACK[lang] not in reply.text
+    assert reply.disclaimer == (DISCLAIMER if reply.passages else GENERAL_DISCLAIMER)[lang]
+    assert reply.suggestions == []
     assert reply.why.startswith("red flag:")
+
+
+def test_an_alert_alone_tells_what_to_do_and_claims_no_quotes(seed_bot):
+    reply = seed_bot.ask("my back has hurt for days and now I can barely pee")
+    assert reply.kind == "urgent" and reply.urgency == "now"
+    assert reply.red_flags[0].rule == "urinary_retention"
+    assert reply.red_flags[0].words in "my back has hurt for days and now I can barely pee"
+    if not reply.passages:
+        assert reply.text.split("\n\n") == [reply.alert, reply.message, GENERAL_DISCLAIMER["en"]]
+        assert "Sorry" not in reply.text and QUOTES_CLAIM["en"] not in reply.text
+
+
+def test_an_alert_keeps_the_quotes_when_the_sources_answer_too(seed_bot):
+    reply = seed_bot.ask("腰椎间盘突出有什么典型症状？我腰疼，这两天小便解不出来")
+    assert reply.kind == "urgent" and reply.alert and reply.text.startswith(reply.alert)
+    assert reply.passages, reply.why
+    assert reply.disclaimer == DISCLAIMER["zh"] and reply.passages[0].text in reply.text
+
+
+def test_a_question_about_red_flags_is_answered_without_an_alarm(seed_bot):
+    reply = seed_bot.ask("Does pain from a spinal tumour get worse at night?")
+    assert reply.kind != "urgent" and reply.alert is None and reply.red_flags == []
 
 
 def test_red_flag_rules_do_not_fire_on_ordinary_questions():
@@ -89,6 +129,8 @@ def test_red_flag_rules_do_not_fire_on_ordinary_questions():
 def test_smalltalk(seed_bot, message, lang):
     reply = seed_bot.ask(message)
     assert reply.kind == "smalltalk" and reply.lang == lang and reply.passages == []
+    assert QUOTES_CLAIM[lang] not in reply.text and reply.disclaimer == GENERAL_DISCLAIMER[lang]
+    assert all(detect_lang(s) == lang for s in reply.suggestions)
 
 
 def test_greeting_with_a_question_is_answered(seed_bot):
@@ -213,5 +255,9 @@ def test_explain_shows_candidates_signals_threshold_and_path(seed_bot):
     assert fallback.path == "fallback" and not any(c.quoted for c in fallback.candidates)
     assert "<" in fallback.why
     urgent = seed_bot.explain("腰痛，这几天两条腿越来越没劲，走路像踩棉花")
-    assert urgent.path == "urgent" and {f.rule for f in urgent.red_flags} == {"leg_weakness"}
+    assert urgent.path == "urgent"
+    assert "progressive_weakness" in {f.rule for f in urgent.red_flags}
+    flag = next(f for f in urgent.red_flags if f.rule == "progressive_weakness")
+    assert flag.level == "now" and flag.by in ("lexicon", "head") and "没劲" in flag.sign
+    assert "progressive_weakness [now, by" in urgent.as_text() and "没劲" in urgent.as_text()
     assert seed_bot.sessions.recent("never-used") == []

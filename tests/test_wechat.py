@@ -11,7 +11,8 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.safety import DISCLAIMER
+from bot.answer import FALLBACK
+from bot.safety import DISCLAIMER, GENERAL_DISCLAIMER
 from tests.conftest import REDIS_URL
 from web.app import create_app
 from web.wechat import text
@@ -173,7 +174,10 @@ def test_an_urgent_question_starts_with_the_alert(client):
     sim = _sim(MP)
     content = _ask(client, sim, sim.text("腰痛三天了，今天突然小便解不出来", "urgent-user"))["Content"]
     assert content.startswith("⚠") and "120" in content.splitlines()[0]
-    assert content.endswith(DISCLAIMER["zh"])
+    assert "尿不出来" in content.splitlines()[0]  # the sign, named
+    # nothing quoted: no "sources don't answer", no claim about quotes
+    assert FALLBACK["zh"] not in content and DISCLAIMER["zh"] not in content
+    assert content.endswith(GENERAL_DISCLAIMER["zh"])
 
 
 def test_the_conversation_keeps_its_context_per_user(client, wechat_bot):
