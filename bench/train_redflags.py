@@ -181,7 +181,8 @@ def main() -> None:
                         threshold=np.float32(threshold), floor=np.float32(floor),
                         asking=np.float32(asking))
     head = Head.load(OUT)
-    print(f"chose C={c}, threshold {threshold:.3f}, floor {floor:.3f}, asking {asking:.3f}; wrote {OUT.relative_to(ROOT)} "
+    print(f"chose C={c}, threshold {threshold:.3f}, floor {floor:.3f}, asking {asking:.3f}; "
+          f"wrote {OUT.relative_to(ROOT)} "
           f"({OUT.stat().st_size / 1e6:.1f} MB, {len(classes)} classes)")
     if args.show:
         for item in tune:
