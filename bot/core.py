@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import answer, safety
+from bot import answer, redflags, safety
 from bot.builder import build_in_child
 from bot.confidence import SCORING
 from bot.config import Settings
@@ -101,6 +101,7 @@ class Bot:
                                              settings.embed_threads, settings.model_dir)
         retriever = Retriever(load_index(settings.index_dir), embedder)
         warm_up()
+        redflags.warm_up()
         if hasattr(embedder, "warm_up"):
             embedder.warm_up()
         return cls(retriever, settings, sessions, logstore)

@@ -21,7 +21,7 @@ from bot.redflags.rules import RULE_SIGNS, SUBSUMED_BY
 from bot.redflags.signs import SignMatch, asks_about, read_signs
 from bot.redflags.taxonomy import RULES, Level, Rule
 
-__all__ = ["RULES", "Level", "RedFlag", "Rule", "Triage", "red_flags", "triage"]
+__all__ = ["RULES", "Level", "RedFlag", "Rule", "Triage", "red_flags", "triage", "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,9 @@ def triage(message: str) -> Triage:
 
 def red_flags(message: str) -> list[RedFlag]:
     return triage(message).flags
+
+
+def warm_up() -> None:
+    """Load the head, the character converter and the word lists now rather than on the
+    first message."""
+    triage("腰疼 back")

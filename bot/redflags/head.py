@@ -104,7 +104,7 @@ class Head:
     def __init__(self, index: np.ndarray, weights: np.ndarray, bias: np.ndarray,
                  classes: list[str], threshold: float, floor: float, asking: float) -> None:
         self.index = index  # sorted bucket ids seen in training
-        self.weights = weights  # (len(index), len(classes))
+        self.weights = weights  # (len(index), len(classes)), float16 as shipped (8 MB)
         self.bias = bias
         self.classes = classes
         self.none = classes.index(NONE)
@@ -117,7 +117,7 @@ class Head:
         opened = (resources.as_file(resources.files("bot") / "data" / "redflag_head.npz")
                   if path is None else contextlib.nullcontext(path))
         with opened as file, np.load(file, allow_pickle=False) as data:
-            return cls(data["index"], data["weights"].astype(np.float32), data["bias"],
+            return cls(data["index"], data["weights"], data["bias"],
                        [str(c) for c in data["classes"]], float(data["threshold"]),
                        float(data["floor"]), float(data["asking"]))
 
@@ -132,7 +132,7 @@ class Head:
         rows = np.minimum(rows, len(self.index) - 1)
         known = self.index[rows] == keys
         rows, values = rows[known], values[known]
-        contributions = self.weights[rows] * values[:, None]
+        contributions = self.weights[rows].astype(np.float32) * values[:, None]
         scores = self.bias + contributions.sum(axis=0)
         scores = np.exp(scores - scores.max())
         probs = scores / scores.sum()
