@@ -282,7 +282,7 @@ _SUDDEN_SIGNS = frozenset({"chest", "seizure", "thunderclap", "vision", "one_sid
 _TOLD_AS_PAST = _NEGATABLE - {"cancer_history", "immune", "anticoagulant", "bone_fragility"}
 _NEG_ZH = re.compile(r"(没有|没|无|不|未|否认|并不|从不|从没|也没)[^，。,.！!？?；;\n]{0,3}$")
 _NEG_EN = re.compile(r"\b(no|not|never|nothing|without|denies|deny|nor|none|n't|dont|didnt|doesnt|havent|"
-                     r"hasnt|isnt|wasnt|arent|any)\b(\s+\w+){0,3}\s*$")
+                     r"hasnt|isnt|wasnt|arent)\b(\s+\w+){0,3}\s*$")
 _CLAUSE_START = re.compile(r"[，。,.！!？?；;\n]|\bbut\b|\bthough\b|但是|可是|不过")
 
 # English words the patterns key on: a word one edit away (two for long words) that is not
