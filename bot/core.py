@@ -368,7 +368,7 @@ class Bot:
                                disclaimer=safety.GENERAL_DISCLAIMER[lang])
         passages = decision.passages
         if decision.flags:
-            level = safety.urgent_level(decision.flags)
+            level = redflags.level_of(decision.flags)
             alert = safety.urgent_message(decision.flags, lang)
             reply.update(alert=alert, urgency=level.value, red_flags=[RedFlagNote(
                 rule=f.rule, level=f.level.value, name=f.name[lang], words=f.sign)

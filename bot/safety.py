@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.models import Lang
-from bot.redflags import RULES, Level, RedFlag, red_flags
+from bot.redflags import RULES, Level, RedFlag, level_of, red_flags
 
 __all__ = ["DISCLAIMER", "GENERAL_DISCLAIMER", "RULES", "URGENT", "URGENT_LINE", "RedFlag",
            "red_flags", "smalltalk_intent", "strip_greeting", "urgent_message"]
@@ -50,15 +50,11 @@ URGENT_LINE = {
 # is told lives here.
 
 
-def urgent_level(flags: list[RedFlag]) -> Level:
-    return Level.NOW if any(f.level is Level.NOW for f in flags) else Level.PROMPT
-
-
 def urgent_message(flags: list[RedFlag], lang: Lang) -> str:
     """The alert: the signs named in the visitor's language, and how soon to get care."""
     separator = "、" if lang == "zh" else "; "
     names = separator.join(dict.fromkeys(flag.name[lang] for flag in flags))
-    return URGENT[urgent_level(flags)][lang].format(signs=names)
+    return URGENT[level_of(flags)][lang].format(signs=names)
 
 
 # ------------------------------------------------------------------ small talk

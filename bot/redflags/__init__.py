@@ -21,7 +21,8 @@ from bot.redflags.rules import RULE_SIGNS, SUBSUMED_BY
 from bot.redflags.signs import SignMatch, asks_about, read_signs
 from bot.redflags.taxonomy import RULES, Level, Rule
 
-__all__ = ["RULES", "Level", "RedFlag", "Rule", "Triage", "red_flags", "triage", "warm_up"]
+__all__ = ["RULES", "Level", "RedFlag", "Rule", "Triage", "level_of", "red_flags", "triage",
+           "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,12 @@ class Triage:
 
     @property
     def level(self) -> Level | None:
-        if not self.flags:
-            return None
-        return Level.NOW if any(f.level is Level.NOW for f in self.flags) else Level.PROMPT
+        return level_of(self.flags) if self.flags else None
+
+
+def level_of(flags: list[RedFlag]) -> Level:
+    """How soon to get care for these flags together: the most urgent of their levels."""
+    return Level.NOW if any(f.level is Level.NOW for f in flags) else Level.PROMPT
 
 
 def lexicon_rules(signs: dict[str, SignMatch]) -> list[tuple[str, tuple[str, ...]]]:

@@ -317,9 +317,11 @@ def _to_simplified():
     return opencc.OpenCC("t2s").convert
 
 
+@lru_cache(maxsize=32)
 def normalise(message: str) -> str:
     """Simplified characters (條腰痛 → 条腰痛), lower case, full-width forms folded,
-    misspelt key words read as meant."""
+    misspelt key words read as meant (kept for the last few messages: the lexicon, the
+    question test and the head each read the same message)."""
     text = _to_simplified()(message).translate(_FULL_WIDTH).lower()
     return re.sub(r"[a-z]+", lambda match: _key_word_for(match.group()), text)
 
