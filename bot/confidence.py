@@ -1,8 +1,9 @@
-"""How sure the bot is that a passage answers the question: every scoring constant, in one
-place, and part of the index fingerprint (an index records the scoring it was built for).
+"""The answer path's constants (candidate pool, quotes, follow-ups) in one place, part of the
+index fingerprint (an index records the scoring it was built for), and what a candidate's
+signals mean.
 
-A candidate passage is described by a few signals (`FEATURES`), each meaning the same in
-both languages:
+A candidate passage is described by signals that mean the same in both languages and for
+any corpus (bot.ranking computes them; bot.decision learns how much each counts):
 
 - section_coverage: share of the question's key (topic) terms, weighted by rarity, that the
   passage's article or Q&A entry contains, in either language (bot.coverage);
@@ -12,40 +13,30 @@ both languages:
   question about something the corpus only brushes against ("breast cancer chemotherapy
   side effects" near a page on spinal tumours) leaves a heavy term uncovered;
 - dense: cosine of the question (or its translation, for a passage in the other
-  language) to the passage's chunk, e5-small;
-- sentence: the best cosine of the question to one of the quoted sentences;
-- fused: the chunk's hybrid retrieval score (keywords in both languages and vectors,
-  each scaled to the query's best, bot.retrieval);
-- dense_gap: how far the chunk's cosine is below the best candidate's of the same language
-  (e5 cosines are comparable within a language, not across: a question scores its own
-  language higher).
+  language) to the passage's chunk, e5-small; sentence: the best cosine to one of the
+  quoted sentences; heading_cos, title_cos: to the chunk's heading and its document's title;
+- fused: the chunk's hybrid retrieval score (keywords in both languages and vectors, each
+  scaled to the query's best, bot.retrieval), and its four parts;
+- intent, heading_intent: whether the quote (its heading) tells what the question asks
+  (bot.intent);
+- previous_doc: a follow-up, and the previous answer quoted this document; page: a page
+  paragraph, not a Q&A entry.
 
-confidence = logistic(bias + weights · signals): a probability that the passage answers,
-fitted by `python bench/calibrate.py` (logistic regression on labelled question-passage
-pairs; see docs/benchmarks.md, "Confidence"). The bot answers when the best passage's
-confidence reaches `threshold`; passages are ordered by it.
+The learned ranker and decision (bot.decision, `python bench/calibrate.py`) turn them into an
+order and a probability that the first candidate answers; the bot answers when it reaches
+the decision's threshold.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-from dataclasses import asdict, dataclass, field
-
-FEATURES = ("section_coverage", "passage_coverage", "missing", "dense", "dense_gap",
-            "sentence", "fused")
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
 class Scoring:
-    # Fitted by bench/calibrate.py on the tuning split (docs/benchmarks.md, "Confidence").
-    weights: dict[str, float] = field(default_factory=lambda: {
-        "section_coverage": 4.298, "passage_coverage": 1.58, "missing": -0.908,
-        "dense": 7.035, "dense_gap": 54.081, "sentence": 1.928, "fused": 0.625})
-    bias: float = -11.508
-    threshold: float = 0.59  # answer when the best passage's confidence reaches this
-    margin: float = 0.25  # further quotes only this close to the best one
+    margin: float = 0.25  # further quotes only this close to the first (ranker probability)
     # Candidate pool: top hits by fused score, best dense hits per corpus language, and
     # the other chunks of the best articles (so the right paragraph can win), capped.
     pool_top: int = 8
@@ -69,16 +60,3 @@ SCORING = Scoring()
 
 def scoring_fingerprint(scoring: Scoring = SCORING) -> str:
     return hashlib.sha256(json.dumps(asdict(scoring), sort_keys=True).encode()).hexdigest()[:16]
-
-
-def relevance(features: dict[str, float], scoring: Scoring = SCORING) -> float:
-    """The linear score (log-odds) of a candidate."""
-    return scoring.bias + sum(scoring.weights[name] * features[name] for name in FEATURES)
-
-
-def logistic(value: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, value))))
-
-
-def confidence_of(features: dict[str, float], scoring: Scoring = SCORING) -> float:
-    return logistic(relevance(features, scoring))

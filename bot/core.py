@@ -15,6 +15,7 @@ from bot import answer, redflags, safety
 from bot.builder import build_in_child
 from bot.confidence import SCORING
 from bot.config import Settings
+from bot.decision import load_model
 from bot.embedding import Embedder, make_embedder, model_id_of
 from bot.errors import IndexStoreError, InputError, LogStoreError, check_unicode
 from bot.explain import Explanation, explanation
@@ -51,6 +52,7 @@ class _Query:
     message: str  # the visitor's own words, greeting stripped
     lang: Lang
     follow_up: bool
+    previous_docs: tuple[str, ...] = ()  # a follow-up: the documents quoted before
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Bot:
         self.settings = settings
         self.logstore = logstore  # None: exchanges are not recorded (CLI, evaluation)
         self.sessions = sessions or make_session_store(settings)
-        self.threshold = (SCORING.threshold if settings.min_confidence is None
+        self.threshold = (load_model().threshold if settings.min_confidence is None
                           else settings.min_confidence)
         self._starters = _starter_questions(retriever.index.chunks)
         self._reindex_lock = threading.Lock()
@@ -279,7 +281,27 @@ class Bot:
         """Questions the corpus answers, in the visitor's language only (none if it has none)."""
         return self._starters.get(lang, [])[:k]
 
+    def assessment_of(self, turns: list[str]) -> tuple[_Query, Assessment]:
+        """How the bot reads the last of `turns` (the ones before are the conversation) and
+        the candidates it weighs, before any operator's guidance (training and evaluation
+        scripts; no session, no log)."""
+        history: list[Turn] = []
+        for turn in turns[:-1]:
+            message = self.validate_message(turn)
+            before = self._understand(message, history)
+            decision = self._decide(message, before)
+            history.append(Turn(question=before.message, retrieval_query=before.text,
+                                lang=before.lang, kind=decision.path,
+                                doc_ids=[p.doc_id for p in decision.passages]))
+        query = self._understand(self.validate_message(turns[-1]), history)
+        return query, self._assess(query)
+
     # ------------------------------------------------------------ internals
+    def _assess(self, query: _Query, include: list[int] | None = None) -> Assessment:
+        return assess(self.retriever, query.text, query.lang,
+                      focus=query.message if query.follow_up else None, include=include,
+                      previous_docs=query.previous_docs)
+
     def _understand(self, message: str, history: list[Turn]) -> _Query:
         text = safety.strip_greeting(message) or message
         has_words = has_cjk(text) or re.search(r"[A-Za-z]{2,}", text)
@@ -287,10 +309,10 @@ class Bot:
         previous = next((t for t in reversed(history) if t.kind != "smalltalk"), None)
         if previous is None or not is_follow_up(text, lang):
             return _Query(text, text, lang, False)
-        return _Query(f"{previous.question} {text}", text, lang, True)
+        return _Query(f"{previous.question} {text}", text, lang, True,
+                      tuple(dict.fromkeys(previous.doc_ids)))
 
     def _decide(self, message: str, query: _Query) -> Decision:
-        lang = query.lang
         intent = safety.smalltalk_intent(message)
         if intent:
             return Decision("smalltalk", f"small talk ({intent})", self.threshold, [], None, [],
@@ -301,9 +323,7 @@ class Bot:
         phrasing = guidance.phrasing_for(query.message)
         position = (chunk_holding(self.retriever.index.chunks, phrasing.doc_id,
                                   phrasing.quote) if phrasing else None)
-        assessment = assess(self.retriever, query.text, lang,
-                            focus=query.message if query.follow_up else None,
-                            include=None if position is None else [position])
+        assessment = self._assess(query, None if position is None else [position])
         if phrasing is not None and position is not None:
             assessment = _as_operators_said(assessment, position, phrasing.quote,
                                             self.threshold)
@@ -313,27 +333,28 @@ class Bot:
         chosen = self._choose(assessment)
         passages = [answer.make_passage(c.hit.chunk, c.span, c.confidence)
                     for c in (assessment.candidates[i] for i in chosen)]
-        best = assessment.candidates[0].confidence if assessment.candidates else 0.0
+        best = assessment.answer
         if flags:
             rules = ", ".join(f"{f.rule} ({f.sign}) [{f.level}, by {f.by}]" for f in flags)
             return Decision("urgent", f"red flag: {rules}", self.threshold, flags, assessment,
                             chosen, passages)
         if passages:
-            why = f"best passage confidence {best:.2f} >= threshold {self.threshold:.2f}"
+            why = f"answer confidence {best:.2f} >= threshold {self.threshold:.2f}"
             return Decision("answer", why, self.threshold, [], assessment, chosen, passages)
-        why = (f"best passage confidence {best:.2f} < threshold {self.threshold:.2f}"
+        why = (f"answer confidence {best:.2f} < threshold {self.threshold:.2f}"
                if assessment.candidates else "no candidate passage")
         return Decision("fallback", why, self.threshold, [], assessment, [], [])
 
     def _choose(self, assessment: Assessment) -> list[int]:
-        """The quoted candidates: the best one if confident enough, then others that are
-        nearly as confident, from other chunks, and add to what is already quoted: words
-        of the question it lacks, or a sentence closer to the question (a paragraph can
-        answer in other words: 检查 asked, 直腿抬高试验 and MRI quoted)."""
+        """The quoted candidates: the first one if the decision says the bot can answer,
+        then others the ranker scores nearly as high, from other chunks, that add to what
+        is already quoted: words of the question it lacks, or a sentence closer to the
+        question (a paragraph can answer in other words: 检查 asked, 直腿抬高试验 and MRI
+        quoted)."""
         candidates = assessment.candidates
-        if not candidates or candidates[0].confidence < self.threshold:
+        if not candidates or assessment.answer < self.threshold:
             return []
-        bar = max(self.threshold, candidates[0].confidence - SCORING.margin)
+        bar = candidates[0].confidence - SCORING.margin
         chosen = [0]
         covered = set(candidates[0].covered)
         closest = candidates[0].features["sentence"]
@@ -425,11 +446,11 @@ def _as_operators_said(assessment: Assessment, position: int, quote: str,
             features = {**candidate.features, "operator_phrasing": 1.0}
             candidates[i] = dataclasses.replace(
                 candidate, span=(start, start + len(quote)), features=features,
-                confidence=max(candidate.confidence, threshold, *(
-                    c.confidence for c in candidates)))
+                confidence=max(c.confidence for c in candidates))
             candidates.insert(0, candidates.pop(i))
-            break
-    return dataclasses.replace(assessment, candidates=candidates)
+            return dataclasses.replace(assessment, candidates=candidates,
+                                       answer=max(assessment.answer, threshold))
+    return assessment
 
 
 def _questions_of(chunk: Chunk) -> list[str]:

@@ -23,6 +23,7 @@ from bot.language import (
     ZH_STOPWORDS,
     ZIPF_FLOOR,
     _jieba,
+    british,
     has_cjk,
     single_character_nouns,
     stem,
@@ -120,14 +121,19 @@ def question_terms(text: str, limit: int = LIMITS.terms) -> list[Term]:
 def translate(terms: list[Term], lexicon: Lexicon,
               limit: int = LIMITS.translated_terms) -> list[QueryTerm]:
     """Each term with its translations into the corpus's other language (the first
-    `limit` terms; those after stay untranslated)."""
+    `limit` terms; those after stay untranslated); a rare Chinese word the corpus does
+    not use also with the corpus's words it abbreviates, and theirs."""
     english = frozenset(t.key for t in terms if t.lang == "en" and not t.parts)
     out = []
     for n, term in enumerate(terms):
         if term.parts or n >= limit:
             out.append(QueryTerm(term))
         elif term.lang == "zh":
-            out.append(QueryTerm(term, tuple(lexicon.to_english(term.key))))
+            found = list(lexicon.to_english(term.key))
+            if zipf(term.key, "zh") < ZIPF_FLOOR:  # a lay abbreviation: 腰突 ~ 腰椎间盘突出
+                for long in lexicon.abbreviated(term.key):
+                    found += [(long,), *lexicon.to_english(long)]
+            out.append(QueryTerm(term, tuple(dict.fromkeys(found))))
         else:
             out.append(QueryTerm(term, tuple((w,) for w in
                                              sorted(lexicon.to_chinese(term.key, english)))))
@@ -159,15 +165,50 @@ def occurs(word: str, text: str) -> bool:
     word by its first six letters: herniated ~ herniation); Chinese verbatim, or a 2-4
     character word with its characters in order and at most one character between each."""
     if has_cjk(word):
-        return word in text or (2 <= len(word) <= 4 and _pattern(word).search(text) is not None)
+        if any(_whole(text, m.start(), m.end(), True)
+               for m in re.finditer(re.escape(word), text)):
+            return True
+        return 2 <= len(word) <= 4 and any(_whole(text, m.start(), m.end(), False)
+                                            for m in _pattern(word).finditer(text))
     return _pattern(word).search(text) is not None
+
+
+def _whole(text: str, start: int, end: int, from_start: bool) -> bool:
+    """Does a Chinese match end where a word of the text ends (and, `from_start`, start
+    where one starts), as jieba cuts the text around it (search mode: a compound's parts
+    count too, 腰椎 in 腰椎间盘)? 腰突 is not in 腰突然 (腰 / 突然)."""
+    if len(text) <= 1 or end - start <= 1:
+        return True
+    lo, hi = max(0, start - 4), min(len(text), end + 4)
+    starts, ends = _boundaries(text[lo:hi])
+    return end - lo in ends and (not from_start or start - lo in starts)
+
+
+@lru_cache(maxsize=16384)
+def _boundaries(window: str) -> tuple[frozenset[int], frozenset[int]]:
+    """Where jieba's words (search mode) start and end in a short window of text."""
+    tokens = list(_jieba().tokenize(window, mode="search", HMM=False))
+    return frozenset(a for _, a, _ in tokens), frozenset(b for _, _, b in tokens)
 
 
 @lru_cache(maxsize=8192)
 def _pattern(word: str) -> re.Pattern[str]:
     if has_cjk(word):
         return re.compile(".?".join(re.escape(ch) for ch in word))
-    return re.compile(rf"\b{re.escape(word[:PREFIX] if len(word) > PREFIX + 1 else word)}")
+    return re.compile(rf"\b{english_prefix(word)}")
+
+
+def english_prefix(key: str) -> str:
+    """A regex for the words of a stem's family as they are written: the stem, or a long
+    one's first six letters, a Snowball 'i' standing for the word's 'y' (surgeri ~
+    surgery), in American or British spelling (tumor ~ tumour)."""
+    forms = []
+    for form in dict.fromkeys((key, british(key))):
+        if len(form) > PREFIX + 1:
+            forms.append(re.escape(form[:PREFIX]))
+        else:
+            forms.append(re.escape(form[:-1]) + "[iy]" if form.endswith("i") else re.escape(form))
+    return forms[0] if len(forms) == 1 else "(?:" + "|".join(forms) + ")"
 
 
 def covered(terms: list[QueryTerm], text: str) -> np.ndarray:
@@ -197,5 +238,5 @@ def _term_occurs(query_term: QueryTerm, text: str) -> bool:
 def _phrase(words: tuple[str, ...]) -> re.Pattern[str]:
     """A multi-word English translation as a phrase: its words in order, at most one other
     word between two of them ('high blood pressure' is not 'blood tests ... pressure')."""
-    parts = [re.escape(w[:PREFIX] if len(w) > PREFIX + 1 else w) for w in words]
+    parts = [english_prefix(w) for w in words]
     return re.compile(r"\b" + r"[a-z0-9'-]*(?:\W+[a-z0-9'-]+)?\W+".join(parts))

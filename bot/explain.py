@@ -49,6 +49,8 @@ class Explanation(BaseModel):
     path: ReplyKind
     why: str
     threshold: float
+    answer_confidence: float  # the decision: probability that the first candidate answers
+    decision_signals: dict[str, float]  # what the decision read
     red_flags: list[RedFlagInfo]
     terms: list[TermInfo]
     translated: str
@@ -56,7 +58,11 @@ class Explanation(BaseModel):
 
     def as_text(self) -> str:
         lines = [f"path: {self.path} — {self.why}", f"language: {self.lang}; "
-                 f"threshold {self.threshold:.2f}", f"searched: {self.searched}"]
+                 f"answer confidence {self.answer_confidence:.2f}, threshold "
+                 f"{self.threshold:.2f}", f"searched: {self.searched}"]
+        if self.decision_signals:
+            lines.append("decision signals: " + " ".join(
+                f"{k}={v:.2f}" for k, v in self.decision_signals.items()))
         if self.red_flags:
             lines.append("red flags: " + "; ".join(
                 f"{f.rule} [{f.level}, by {f.by}]: {f.sign}" for f in self.red_flags))
@@ -91,6 +97,9 @@ def explanation(message: str, searched: str, lang: Lang, decision: Decision,
     return Explanation(
         message=message, searched=searched, lang=lang, path=decision.path, why=decision.why,
         threshold=decision.threshold,
+        answer_confidence=round(assessment.answer, 4) if assessment else 0.0,
+        decision_signals={k: round(v, 4) for k, v in (
+            assessment.decision_features or {}).items()} if assessment else {},
         red_flags=[RedFlagInfo(rule=f.rule, sign=f.sign, level=f.level.value, by=f.by)
                    for f in decision.flags],
         terms=terms, translated=assessment.translated if assessment else "",

@@ -37,14 +37,14 @@ from bot.errors import IndexStoreError
 from bot.guidance import GUIDANCE_FILE, Guidance
 from bot.ingest import SUFFIXES, load_corpus
 from bot.language import has_cjk, keyword_tokens
-from bot.lexicon import Lexicon, cedict, dictionary_words_in
+from bot.lexicon import Lexicon, cedict, char_readings, dictionary_words_in
 from bot.models import Chunk
 from bot.synonyms import SYNONYMS_FILE, Synonyms, in_text
 
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/chunking/tokenising changes, so existing indexes count as stale.
-PIPELINE_VERSION = "10"
+PIPELINE_VERSION = "12"
 
 
 @dataclass(frozen=True)
@@ -359,7 +359,7 @@ def _lexicon(chunks: list[Chunk]) -> Lexicon:
         for word in passage_terms(text):
             (zh_words if has_cjk(word) else en_words).add(word)
         zh_words |= dictionary_words_in(text, dictionary)
-    return Lexicon.for_corpus(zh_words, en_words, dictionary)
+    return Lexicon.for_corpus(zh_words, en_words, dictionary, char_readings())
 
 
 def _section_texts(chunks: list[Chunk], section_of: list[int]) -> list[str]:

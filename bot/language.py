@@ -107,6 +107,11 @@ def _jieba():
     return jieba
 
 
+def is_word(text: str) -> bool:
+    """Is `text` a word of jieba's general dictionary (or our domain words)?"""
+    return _jieba().dt.FREQ.get(text, 0) > 0
+
+
 @lru_cache(maxsize=1)
 def single_character_nouns() -> frozenset[str]:
     """The one-character words jieba's dictionary tags as nouns (药, 腰; not 吃): what
@@ -175,15 +180,29 @@ def _english_terms(text: str) -> list[str]:
     return [stem(t) for t in _EN_TOKEN.findall(text) if t not in EN_STOPWORDS]
 
 
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light plural/verb-form stemmer: enough for 'tumors'~'tumor', 'treated'~'treat'."""
-    for suffix, min_len in (("ies", 5), ("sses", 6), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4)):
-        if word.endswith(suffix) and len(word) >= min_len:
-            if suffix == "ies":
-                return word[:-3] + "y"
-            if suffix == "sses":
-                return word[:-2]
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                return word
-            return word[: -len(suffix)]
-    return word
+    """An English word's family: its American spelling (breame's list: tumour -> tumor,
+    oedema stays) stemmed by Snowball (cancerous -> cancer, treated -> treat)."""
+    return _stemmer().stemWord(american(word))
+
+
+def american(word: str) -> str:
+    """The American spelling of a British one (breame's list), else the word."""
+    from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS
+
+    return BRITISH_ENGLISH_SPELLINGS.get(word, word)
+
+
+def british(word: str) -> str:
+    """The British spelling of an American one (breame's list), else the word."""
+    from breame.data.spelling_constants import AMERICAN_ENGLISH_SPELLINGS
+
+    return AMERICAN_ENGLISH_SPELLINGS.get(word, word)

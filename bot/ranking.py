@@ -8,7 +8,8 @@
    and the other chunks of the best articles, so the paragraph that answers can win.
 3. Quote: in each candidate, the sentence that best covers the question's terms and is
    closest to it, grown by relevant neighbours (answer.quote_span).
-4. Signals and confidence (bot.confidence); candidates sorted by confidence.
+4. Signals (bot.confidence describes them), the learned ranker's order and the learned
+   decision's probability that the first candidate answers (bot.decision).
 
 At most two query encodings per new question (the question and its translation; for a
 follow-up, the question with its context and the latest message instead), each of a
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot import answer
+from bot import answer, intent
 from bot.chunking import quote_units
-from bot.confidence import SCORING, Scoring, confidence_of
+from bot.confidence import SCORING, Scoring
 from bot.coverage import QueryTerm, covered, question_terms, translate
-from bot.language import has_cjk
+from bot.decision import AnswerModel, load_model, logistic, question_features, relative
+from bot.language import has_cjk, is_word
 from bot.limits import LIMITS
 from bot.models import Lang
 from bot.retrieval import Hit, Retriever
@@ -36,7 +38,7 @@ class Candidate:
     hit: Hit
     span: tuple[int, int]  # the quote, as offsets into hit.chunk.text
     features: dict[str, float]
-    confidence: float
+    confidence: float  # the ranker's score as a probability (further quotes are near it)
     covered: tuple[str, ...]  # question terms the quote covers
 
     @property
@@ -50,14 +52,20 @@ class Assessment:
     weights: np.ndarray  # per term (the latest message of a follow-up counts more)
     translated: str  # the question's terms in the other language
     candidates: list[Candidate]  # best first
+    answer: float = 0.0  # the decision: probability that the first candidate answers
+    decision_features: dict[str, float] | None = None
 
 
 def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None,
-           scoring: Scoring = SCORING, include: list[int] | None = None) -> Assessment:
+           scoring: Scoring = SCORING, include: list[int] | None = None,
+           model: AnswerModel | None = None, previous_docs: tuple[str, ...] = ()
+           ) -> Assessment:
     """`text`: what is searched (a follow-up with its context); `focus`: a follow-up's
     latest message, which decides which sentence answers; `include`: chunk positions that
-    must be among the candidates (an operator's phrasing names one)."""
+    must be among the candidates (an operator's phrasing names one); `previous_docs`: a
+    follow-up's documents quoted before (a follow-up is most often about them)."""
     index = retriever.index
+    text = index.lexicon.correct(text, is_word)
     terms = index.synonyms.expand(text, translate(question_terms(text), index.lexicon),
                                   index.mentions)
     focus_text = (focus or "").lower()
@@ -79,6 +87,7 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
                             translated=translated,
                             translated_vector=other_vector, sections=scoring.pool_sections,
                             limit=scoring.pool_max)
+    asks = intent.of_question(sentence_vector)
     total = float(weights.sum()) or 1.0
     topic = np.array([not q.term.intent for q in terms], dtype=bool)
     topic_total = float(weights[topic].sum()) or 1.0
@@ -103,8 +112,11 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
         in_section = section_cover[section]
         quote = chunk.text[span[0]:span[1]]
         in_quote = covered(terms, f"{chunk.heading_text()}\n{quote}".lower())
-        in_span = [sims[i] for i, (a, b) in enumerate(units) if a >= span[0] and b <= span[1]
-                   and i in sims]
+        span_units = {i for i, (a, b) in enumerate(units) if a >= span[0] and b <= span[1]}
+        in_span = [sims[i] for i in span_units if i in sims]
+        tells = retriever.passage_vector(hit.chunk_position, span_units)
+        heading = retriever.heading_vector(hit.chunk_position)
+        title = retriever.title_vector(hit.chunk_position)
         features = {
             "section_coverage": float(weights[in_section & topic].sum()) / topic_total,
             "passage_coverage": float(weights[in_quote].sum()) / total,
@@ -113,27 +125,41 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
             "fused": hit.score,
             "dense": max(hit.dense, 0.0),
             "sentence": max(in_span, default=max(hit.dense, 0.0)),
+            "intent": 0.0 if tells is None else intent.agreement(asks,
+                                                                 intent.of_passage(tells)),
+            "previous_doc": float(chunk.doc_id in previous_docs),
+            "page": float(chunk.kind != "qa"),
+            "heading_intent": 0.0 if heading is None else intent.agreement(
+                asks, intent.of_question(heading)),
+            "heading_cos": 0.0 if heading is None else float(sentence_vector @ heading),
+            "title_cos": 0.0 if title is None else float(vector @ title),
+            **dict(zip(("heading_keyword", "body_keyword", "heading_dense", "body_dense"),
+                       hit.parts, strict=True)),
         }
         candidates.append(Candidate(hit, span, features, 0.0,
                                     tuple(q.term.key for q, ok in zip(terms, in_quote,
                                                                       strict=True) if ok)))
-    candidates = _with_dense_gap(candidates, scoring)
-    candidates.sort(key=lambda c: (-c.confidence, -c.hit.score))
-    return Assessment(terms, weights, translated, candidates)
+    return finish(Assessment(terms, weights, translated, candidates), lang,
+                  [index.section_of[c.hit.chunk_position] for c in candidates],
+                  int(topic.sum()), model or load_model())
 
 
-def _with_dense_gap(candidates: list[Candidate], scoring: Scoring) -> list[Candidate]:
-    """Add each candidate's cosine below the best candidate of its own language (e5's
-    cosines are comparable within a language, not across), then its confidence."""
-    best: dict[str, float] = {}
-    for c in candidates:
-        best[c.hit.chunk.lang] = max(best.get(c.hit.chunk.lang, 0.0), c.features["dense"])
-    out = []
-    for c in candidates:
-        features = {**c.features, "dense_gap": c.features["dense"] - best[c.hit.chunk.lang]}
-        out.append(Candidate(c.hit, c.span, features, confidence_of(features, scoring),
-                             c.covered))
-    return out
+def finish(assessment: Assessment, lang: Lang, sections: list[int], topic_terms: int,
+           model: AnswerModel) -> Assessment:
+    """The candidates' relative signals, the ranker's order and the decision (also used
+    by the training script on candidate lists with the answer taken out)."""
+    candidates = assessment.candidates
+    features = relative([c.features for c in candidates], [c.hit.chunk.lang for c in candidates],
+                        sections, lang)
+    scores = [model.rank_score(f) for f in features]
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], -candidates[i].hit.score))
+    ranked = [Candidate(candidates[i].hit, candidates[i].span, features[i],
+                        logistic(scores[i]), candidates[i].covered) for i in order]
+    decided = question_features([features[i] for i in order], [scores[i] for i in order],
+                                [sections[i] for i in order], lang, topic_terms)
+    answer = model.answer_probability(decided) if decided else 0.0
+    return Assessment(assessment.terms, assessment.weights, assessment.translated, ranked,
+                      answer, decided)
 
 
 def translation_text(terms: list[QueryTerm]) -> str:

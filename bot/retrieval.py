@@ -30,6 +30,9 @@ class Hit:
     score: float  # fused ranking score
     dense: float  # best cosine between the query and the chunk's vectors
     keyword: float  # BM25 score over the whole chunk (0: no shared term)
+    # The fused score's four parts, each scaled to the query's best (0-1): keywords in the
+    # heading, in the text; cosine to the heading, to the text.
+    parts: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class Retriever:
         chinese = np.array([c.lang == "zh" for c in index.chunks], dtype=bool)
         self._language_masks = (chinese, ~chinese)
         self.languages = {c.lang for c in index.chunks}
+        self._kind_rows: dict[int, np.ndarray] = {}
+        self._headings: dict[str, np.ndarray] = {}
 
     def embed_query(self, query: str, max_tokens: int = LIMITS.query_tokens) -> np.ndarray:
         """The query's vector, of its first `max_tokens` tokens (bot.limits)."""
@@ -111,7 +116,7 @@ class Retriever:
                 tokens = list(dict.fromkeys(tokens))[:LIMITS.keyword_tokens]
             signals.heading_keyword = _bm25(self.index.heading_keywords, tokens, n)
             signals.body_keyword = _bm25(self.index.keywords, tokens, n)
-        fused = self._fuse(signals, mode)
+        fused, parts = self._fuse(signals, mode)
         top = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if np.isfinite(fused[i])]
         dense = signals.dense
         if per_language and mode != "keyword":
@@ -138,7 +143,8 @@ class Retriever:
             top = top[:limit]
         floor = float(np.min(fused[np.isfinite(fused)])) if np.isfinite(fused).any() else 0.0
         return [Hit(self.index.chunks[i], i, float(fused[i]) if np.isfinite(fused[i]) else floor,
-                    float(dense[i]), float(signals.body_keyword[i])) for i in top]
+                    float(dense[i]), float(signals.body_keyword[i]),
+                    tuple(float(part[i]) for part in parts)) for i in top]
 
     def unit_similarities(self, position: int, vector: np.ndarray) -> dict[int, float]:
         """Cosine of each sentence (quote unit) of a page chunk to `vector`:
@@ -150,6 +156,57 @@ class Retriever:
         scores = self.index.sentence_vectors[start:end] @ vector
         return {int(u): float(c) for u, c in zip(self.index.sentence_rows[start:end, 1], scores,
                                                   strict=True)}
+
+    def heading_vector(self, position: int) -> np.ndarray | None:
+        """A vector of what the chunk's section is about: a Q&A entry's question, a page's
+        section heading (else its title), embedded as a question is, once per heading;
+        None for a chunk with neither."""
+        chunk = self.index.chunks[position]
+        if chunk.kind == "qa":  # its question's vector is in the index already
+            row = int(self._rows_of(0)[position])
+            if row >= 0:
+                return self.index.vectors.reconstruct(row)
+        return self._short_text_vector(chunk.heading or chunk.title)
+
+    def title_vector(self, position: int) -> np.ndarray | None:
+        """A vector of what the chunk's document is about (its title; a Q&A entry's
+        question when it has no title of its own)."""
+        chunk = self.index.chunks[position]
+        if chunk.kind == "qa" and (not chunk.title or chunk.title == chunk.question):
+            return self.heading_vector(position)
+        return self._short_text_vector(chunk.title)
+
+    def _short_text_vector(self, text: str) -> np.ndarray | None:
+        if not text:
+            return None
+        found = self._headings.get(text)
+        if found is None:
+            if len(self._headings) >= 4096:
+                self._headings.clear()
+            found = self._headings[text] = self.embed_query(text, LIMITS.second_tokens)
+        return found
+
+    def passage_vector(self, position: int, units: set[int]) -> np.ndarray | None:
+        """A vector for a quote: the mean of its sentences' vectors (a page chunk), or the
+        chunk's full-text vector (a Q&A entry, quoted from its opening)."""
+        rows = self.index.sentence_ranges.get(position)
+        if rows is not None:
+            start, end = rows
+            picked = [r for r in range(start, end) if int(self.index.sentence_rows[r, 1]) in units]
+            if picked:
+                return self.index.sentence_vectors[picked].mean(axis=0)
+        row = int(self._rows_of(1)[position])
+        return None if row < 0 else self.index.vectors.reconstruct(row)
+
+    def _rows_of(self, kind: int) -> np.ndarray:
+        """Per chunk, its vector row of `kind` (0 heading, 1 full text), -1 if none."""
+        rows = self._kind_rows.get(kind)
+        if rows is None:
+            rows = np.full(len(self.index.chunks), -1, dtype=np.int64)
+            picked = np.flatnonzero(self.index.vector_kinds == kind)[::-1]  # first one wins
+            rows[self.index.vector_rows[picked]] = picked
+            self._kind_rows[kind] = rows
+        return rows
 
     def _dense_scores(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per chunk, the cosine to its heading vector and to its full-text vector (a chunk
@@ -169,31 +226,36 @@ class Retriever:
         heading = np.where(has_heading, heading, body)
         return heading, body
 
-    def _fuse(self, s: _Signals, mode: Mode) -> np.ndarray:
+    def _fuse(self, s: _Signals, mode: Mode) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The fused score per chunk (-inf: not a candidate) and, for hybrid, its four
+        scaled parts per chunk."""
+        n = len(s.dense)
+        parts = [np.zeros(n, dtype=np.float32) for _ in range(4)]
         if mode == "dense":
-            return np.where(s.dense > -1, s.dense, -np.inf)
+            return np.where(s.dense > -1, s.dense, -np.inf), parts
         if mode == "keyword":
-            return np.where(s.body_keyword > 0, s.body_keyword, -np.inf)
+            return np.where(s.body_keyword > 0, s.body_keyword, -np.inf), parts
         depth = self.params.candidates
         dense_top = _top(s.dense, depth, above=-1)
         keyword_top = _top(s.body_keyword + s.heading_keyword, depth, above=0)
-        fused = np.full(len(s.dense), -np.inf, dtype=np.float32)
+        fused = np.full(n, -np.inf, dtype=np.float32)
         candidates = np.union1d(dense_top, keyword_top)
         if mode == "rrf":
             fused[candidates] = 0.0
             for ranked in (dense_top, keyword_top):
                 fused[ranked] += 1.0 / (self.params.rrf_k + 1 + np.arange(len(ranked)))
-            return fused
+            return fused, parts
         p = self.params
         total = np.zeros(len(candidates), dtype=np.float32)
-        for weight, scores in ((p.heading_keyword, s.heading_keyword),
-                               (p.body_keyword, s.body_keyword),
-                               (p.heading_dense, s.heading_dense),
-                               (p.body_dense, s.body_dense)):
-            if weight:
-                total += weight * _min_max(scores, candidates, depth)
+        for part, weight, scores in zip(parts, (p.heading_keyword, p.body_keyword,
+                                                p.heading_dense, p.body_dense),
+                                        (s.heading_keyword, s.body_keyword, s.heading_dense,
+                                         s.body_dense), strict=True):
+            scaled = _min_max(scores, candidates, depth)
+            part[candidates] = scaled
+            total += weight * scaled
         fused[candidates] = total
-        return fused
+        return fused, parts
 
 
 def _bm25(model, tokens: list[str], n: int) -> np.ndarray:

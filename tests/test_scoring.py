@@ -3,13 +3,12 @@ trimming, and the confidence model."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from bot import answer
-from bot.confidence import FEATURES, SCORING, confidence_of, scoring_fingerprint
+from bot.confidence import SCORING, scoring_fingerprint
 from bot.coverage import QueryTerm, Term, covered, question_terms, translate
-from bot.language import has_cjk, zipf
+from bot.language import has_cjk, stem, zipf
 from bot.lexicon import Lexicon, dictionary_words_in, parse_cedict, sense_words
 from bot.models import Chunk
 
@@ -53,7 +52,7 @@ def test_parse_keeps_first_senses_and_skips_surnames():
 
 
 def test_chinese_to_english_lands_on_corpus_words(lexicon):
-    assert ("chemotherapy",) in lexicon.to_english("化疗")
+    assert (stem("chemotherapy"),) in lexicon.to_english("化疗")
     assert ("lumbar",) in lexicon.to_english("腰椎")  # half of "lumbar vertebra" is enough
     assert lexicon.to_english("哮喘") == []  # not in the dictionary sample
 
@@ -62,7 +61,7 @@ def test_part_of_a_sense_is_used_only_without_its_specific_word(lexicon):
     # "codonopsis root" without codonopsis is any root (nerve roots); "high blood pressure"
     # without "high" still means blood pressure.
     assert lexicon.to_english("党参") == []
-    assert lexicon.to_english("高血压") == [("blood", "pressure")]
+    assert lexicon.to_english("高血压") == [(stem("blood"), stem("pressure"))]
 
 
 def test_a_compound_translates_only_as_a_whole(lexicon):
@@ -144,23 +143,11 @@ def test_a_qa_answer_is_quoted_from_its_opening():
     assert start == 0
 
 
-def test_confidence_rises_with_coverage_and_falls_with_a_missing_term():
-    # A close passage that covers none of the question's terms (its heaviest term missing).
-    base = dict.fromkeys(FEATURES, 0.0) | {"dense": 0.88, "sentence": 0.9, "fused": 2.0,
-                                           "missing": 1.0}
-    covered_all = base | {"section_coverage": 1.0, "passage_coverage": 1.0, "missing": 0.0}
-    missing = covered_all | {"section_coverage": 0.5, "missing": 1.0}
-    assert confidence_of(covered_all) > confidence_of(missing)
-    assert confidence_of(covered_all) >= SCORING.threshold > confidence_of(base)
-    assert 0.0 < confidence_of(base) < 1.0
-
-
 def test_scoring_constants_are_fingerprinted():
     from dataclasses import replace
 
     assert scoring_fingerprint() == scoring_fingerprint(SCORING)
-    assert scoring_fingerprint(replace(SCORING, threshold=0.9)) != scoring_fingerprint()
-    assert np.isfinite(list(SCORING.weights.values())).all()
+    assert scoring_fingerprint(replace(SCORING, pool_top=9)) != scoring_fingerprint()
 
 
 def test_the_small_frequency_lists_give_the_large_lists_answers(seed_bot):
