@@ -53,6 +53,10 @@ class _Query:
     lang: Lang
     follow_up: bool
     previous_docs: tuple[str, ...] = ()  # a follow-up: the documents quoted before
+    # After an earlier question, a message that does not look like a follow-up may still
+    # be one ("弯到多少度就得干预了"): its reading with the previous question, tried when
+    # the message alone would fall back.
+    in_context: _Query | None = None
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Decision:
     chosen: list[int]  # indexes into assessment.candidates that are quoted
     passages: list[Passage]
     smalltalk: str | None = None
+    searched: str = ""  # what retrieval saw (a follow-up read with its context)
 
 
 class Bot:
@@ -218,7 +223,8 @@ class Bot:
         known = bool(session_id) and self.session_ids.channel_of(session_id) is not None
         history = self.sessions.recent(session_id) if known else []
         query = self._understand(message, history)
-        return explanation(message, query.text, query.lang, self._decide(message, query), limit)
+        decision = self._decide(message, query)
+        return explanation(message, decision.searched or query.text, query.lang, decision, limit)
 
     def try_out(self, message: str, previous: str | None = None,
                 limit: int = 10) -> tuple[Reply, Explanation]:
@@ -233,7 +239,8 @@ class Bot:
         query = self._understand(message, history)
         decision = self._decide(message, query)
         reply = self._reply(query, decision, "test:preview")
-        return reply, explanation(message, query.text, query.lang, decision, limit)
+        return reply, explanation(message, decision.searched or query.text, query.lang,
+                                  decision, limit)
 
     def ask(self, message: str, session_id: str | None = None, channel: str = "api") -> Reply:
         """Answer one message; `channel` (web, wechat-mp, …) is recorded in the log and owns
@@ -245,9 +252,11 @@ class Bot:
         session_id = self._own_session(session_id, channel)
         history = self.sessions.recent(session_id)
         query = self._understand(message, history)
-        reply = self._reply(query, self._decide(message, query), session_id)
+        decision = self._decide(message, query)
+        reply = self._reply(query, decision, session_id)
         self.sessions.append(session_id, Turn(
-            question=message, retrieval_query=query.text, lang=reply.lang, kind=reply.kind,
+            question=message, retrieval_query=decision.searched or query.text, lang=reply.lang,
+            kind=reply.kind,
             doc_ids=[p.doc_id for p in reply.passages]))
         if self.logstore is not None:
             try:
@@ -293,10 +302,21 @@ class Bot:
             history.append(Turn(question=before.message, retrieval_query=before.text,
                                 lang=before.lang, kind=decision.path,
                                 doc_ids=[p.doc_id for p in decision.passages]))
-        query = self._understand(self.validate_message(turns[-1]), history)
-        return query, self._assess(query)
+        return self._read(self._understand(self.validate_message(turns[-1]), history))
 
     # ------------------------------------------------------------ internals
+    def _read(self, query: _Query, include: list[int] | None = None
+              ) -> tuple[_Query, Assessment]:
+        """The message's assessment; after an earlier question, a message that would fall
+        back alone is read with that question too, and that reading is kept if it answers
+        (a follow-up that does not look like one: "弯到多少度就得干预了")."""
+        assessment = self._assess(query, include)
+        if query.in_context is not None and assessment.answer < self.threshold:
+            in_context = self._assess(query.in_context, include)
+            if in_context.answer >= self.threshold:
+                return query.in_context, in_context
+        return query, assessment
+
     def _assess(self, query: _Query, include: list[int] | None = None) -> Assessment:
         return assess(self.retriever, query.text, query.lang,
                       focus=query.message if query.follow_up else None, include=include,
@@ -307,10 +327,12 @@ class Bot:
         has_words = has_cjk(text) or re.search(r"[A-Za-z]{2,}", text)
         lang: Lang = detect_lang(text) if has_words else (history[-1].lang if history else "zh")
         previous = next((t for t in reversed(history) if t.kind != "smalltalk"), None)
-        if previous is None or not is_follow_up(text, lang):
+        if previous is None:
             return _Query(text, text, lang, False)
-        return _Query(f"{previous.question} {text}", text, lang, True,
-                      tuple(dict.fromkeys(previous.doc_ids)))
+        follow = _Query(f"{previous.question} {text}", text, lang, True,
+                        tuple(dict.fromkeys(previous.doc_ids)))
+        return follow if is_follow_up(text, lang) else _Query(text, text, lang, False,
+                                                               in_context=follow)
 
     def _decide(self, message: str, query: _Query) -> Decision:
         intent = safety.smalltalk_intent(message)
@@ -323,13 +345,16 @@ class Bot:
         phrasing = guidance.phrasing_for(query.message)
         position = (chunk_holding(self.retriever.index.chunks, phrasing.doc_id,
                                   phrasing.quote) if phrasing else None)
-        assessment = self._assess(query, None if position is None else [position])
+        query, assessment = self._read(query, None if position is None else [position])
+        if query.follow_up:
+            flags = flags or safety.red_flags(query.text)
         if phrasing is not None and position is not None:
             assessment = _as_operators_said(assessment, position, phrasing.quote,
                                             self.threshold)
         if not flags and guidance.is_negative(query.message):
             return Decision("fallback", "an operator marked this question as one the bot "
-                            "should not answer", self.threshold, [], assessment, [], [])
+                            "should not answer", self.threshold, [], assessment, [], [],
+                            searched=query.text)
         chosen = self._choose(assessment)
         passages = [answer.make_passage(c.hit.chunk, c.span, c.confidence)
                     for c in (assessment.candidates[i] for i in chosen)]
@@ -337,13 +362,14 @@ class Bot:
         if flags:
             rules = ", ".join(f"{f.rule} ({f.sign}) [{f.level}, by {f.by}]" for f in flags)
             return Decision("urgent", f"red flag: {rules}", self.threshold, flags, assessment,
-                            chosen, passages)
+                            chosen, passages, searched=query.text)
         if passages:
             why = f"answer confidence {best:.2f} >= threshold {self.threshold:.2f}"
-            return Decision("answer", why, self.threshold, [], assessment, chosen, passages)
+            return Decision("answer", why, self.threshold, [], assessment, chosen, passages, searched=query.text)
         why = (f"answer confidence {best:.2f} < threshold {self.threshold:.2f}"
                if assessment.candidates else "no candidate passage")
-        return Decision("fallback", why, self.threshold, [], assessment, [], [])
+        return Decision("fallback", why, self.threshold, [], assessment, [], [],
+                            searched=query.text)
 
     def _choose(self, assessment: Assessment) -> list[int]:
         """The quoted candidates: the first one if the decision says the bot can answer,

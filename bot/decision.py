@@ -31,14 +31,15 @@ from pathlib import Path
 # other candidates). A page's paragraphs and a Q&A entry are told apart differently (a
 # page's heading is a topic, an entry's is the question itself), so the signals that
 # differ most between them count once more for page chunks ("page_…").
-_PAGE_SPECIFIC = ("intent", "heading_intent", "heading_cos", "title_gap", "section_coverage",
+_PAGE_SPECIFIC = ("intent", "heading_intent", "heading_cos", "title_gap", "title_lead",
+                  "section_coverage",
                   "passage_coverage", "dense_gap", "sentence", "fused", "dense_first", "cross",
                   "previous_doc", "body_keyword", "heading_keyword")
 RANK_FEATURES = ("section_coverage", "passage_coverage", "missing", "dense", "dense_gap",
                  "sentence", "fused", "dense_first", "fused_first", "fused_rank", "cross",
                  "cross_dense", "intent", "previous_doc", "heading_keyword", "body_keyword",
                  "heading_dense", "body_dense", "heading_intent", "heading_cos",
-                 "title_gap", "page", *(f"page_{n}" for n in _PAGE_SPECIFIC))
+                 "title_gap", "title_lead", "page", *(f"page_{n}" for n in _PAGE_SPECIFIC))
 # Signals of the question, given its ranked candidates.
 DECIDE_FEATURES = ("score", "lead", "section_coverage", "passage_coverage", "missing",
                    "dense", "dense_gap", "sentence", "fused", "known", "agree", "terms",
@@ -98,6 +99,7 @@ def relative(features: Sequence[dict[str, float]], langs: Sequence[str],
         cross = float(lang != query_lang)
         row = {**f, "dense_gap": f["dense"] - best[lang],
                "title_gap": f.get("title_cos", 0.0) - best_title[lang],
+               "title_lead": f.get("title_cos", 0.0) - max(best_title.values()),
                "dense_first": float(f["dense"] >= best[lang]),
                "fused_first": float(rank[i] == 0), "fused_rank": 1.0 / (1.0 + rank[i]),
                "cross": cross, "cross_dense": cross * f["dense"]}

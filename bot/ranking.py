@@ -132,7 +132,9 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
             "heading_intent": 0.0 if heading is None else intent.agreement(
                 asks, intent.of_question(heading)),
             "heading_cos": 0.0 if heading is None else float(sentence_vector @ heading),
-            "title_cos": 0.0 if title is None else float(vector @ title),
+            "title_cos": 0.0 if title is None else max(
+                float(vector @ title), float(other_vector @ title)
+                if cross and other_vector is not None else -1.0),
             **dict(zip(("heading_keyword", "body_keyword", "heading_dense", "body_dense"),
                        hit.parts, strict=True)),
         }
