@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from common import CACHE, ROOT, SHARED, patient_corpus, report, seed_bot, split_of
 from scipy.optimize import minimize
-from sklearn.linear_model import LogisticRegression
 
 from bot.cleaning import normalize_text
 from bot.decision import (
@@ -292,16 +291,42 @@ def ranked(group: Group, model: AnswerModel) -> tuple[dict[str, float], bool]:
     return decided, bool(order) and bool(group.gold[order[0]])
 
 
+# The decision's weights that must not be negative (more of these makes an answer likelier,
+# never less) or positive (a missing key term never helps): a model that agrees with what
+# the signals mean holds on a corpus it never saw, where one fitted freely can lean on
+# accidents of its training corpora.
+NOT_NEGATIVE = ("score", "lead", "section_coverage", "passage_coverage", "sentence", "fused",
+                "known", "agree", "intent", "dense_gap", "heading_cos")
+NOT_POSITIVE = ("missing",)
+
+
 def fit_decision(groups: list[Group], model: AnswerModel, c: float) -> AnswerModel:
+    """Weighted logistic regression (L2 = 1/c) with the signs above, by L-BFGS-B."""
     rows = [ranked(g, model) for g in groups]
     keep = [i for i, (f, _) in enumerate(rows) if f]
     x = np.array([[rows[i][0][n] for n in DECIDE_FEATURES] for i in keep])
-    y = np.array([rows[i][1] for i in keep])
+    y = np.array([rows[i][1] for i in keep], dtype=float)
     w = weights_of([groups[i] for i in keep])
+    w = w / w.sum()
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
-    fit = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / std, y, sample_weight=w)
-    coef = fit.coef_[0] / std
-    bias = float(fit.intercept_[0] - coef @ mean)
+    z = (x - mean) / std
+
+    def loss(params):
+        coef, bias = params[:-1], params[-1]
+        logits = z @ coef + bias
+        p = 1 / (1 + np.exp(-np.clip(logits, -50, 50)))
+        eps = 1e-12
+        value = -np.sum(w * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
+        g = w * (p - y)
+        return (value + coef @ coef / (2 * c * len(y)),
+                np.r_[z.T @ g + coef / (c * len(y)), g.sum()])
+
+    bounds = [(0.0, None) if n in NOT_NEGATIVE else (None, 0.0) if n in NOT_POSITIVE
+              else (None, None) for n in DECIDE_FEATURES] + [(None, None)]
+    result = minimize(loss, np.zeros(len(DECIDE_FEATURES) + 1), jac=True, method="L-BFGS-B",
+                      bounds=bounds)
+    coef = result.x[:-1] / std
+    bias = float(result.x[-1] - coef @ mean)
     return AnswerModel(model.rank_weights,
                        {n: round(float(v), 4) for n, v in zip(DECIDE_FEATURES, coef, strict=True)},
                        round(bias, 4), model.threshold)

@@ -29,7 +29,16 @@ from bot.index import (
     load_index,
 )
 from bot.language import QUESTION_LIKE, detect_lang, has_cjk, is_follow_up, same_words_key, warm_up
-from bot.models import Chunk, Lang, Passage, RedFlagNote, Reply, ReplyKind, Turn
+from bot.models import (
+    Chunk,
+    Lang,
+    Passage,
+    RedFlagNote,
+    Reply,
+    ReplyKind,
+    Turn,
+    section_key,
+)
 from bot.ranking import Assessment, assess
 from bot.recorder import ExchangeRecorder
 from bot.redflags import RedFlag
@@ -52,7 +61,7 @@ class _Query:
     message: str  # the visitor's own words, greeting stripped
     lang: Lang
     follow_up: bool
-    previous_docs: tuple[str, ...] = ()  # a follow-up: the documents quoted before
+    previous_docs: tuple[str, ...] = ()  # a follow-up: the sections quoted before (section_key)
     # After an earlier question, a message that does not look like a follow-up may still
     # be one ("弯到多少度就得干预了"): its reading with the previous question, tried when
     # the message alone would fall back.
@@ -257,7 +266,8 @@ class Bot:
         self.sessions.append(session_id, Turn(
             question=message, retrieval_query=decision.searched or query.text, lang=reply.lang,
             kind=reply.kind,
-            doc_ids=[p.doc_id for p in reply.passages]))
+            doc_ids=[p.doc_id for p in reply.passages],
+            sections=[section_key(p.doc_id, p.title) for p in reply.passages]))
         if self.logstore is not None:
             try:
                 self.logstore.record_exchange(message, reply, channel,
@@ -301,7 +311,9 @@ class Bot:
             decision = self._decide(message, before)
             history.append(Turn(question=before.message, retrieval_query=before.text,
                                 lang=before.lang, kind=decision.path,
-                                doc_ids=[p.doc_id for p in decision.passages]))
+                                doc_ids=[p.doc_id for p in decision.passages],
+                                sections=[section_key(p.doc_id, p.title)
+                                          for p in decision.passages]))
         return self._read(self._understand(self.validate_message(turns[-1]), history))
 
     # ------------------------------------------------------------ internals
@@ -330,7 +342,7 @@ class Bot:
         if previous is None:
             return _Query(text, text, lang, False)
         follow = _Query(f"{previous.question} {text}", text, lang, True,
-                        tuple(dict.fromkeys(previous.doc_ids)))
+                        tuple(dict.fromkeys(previous.sections)))
         return follow if is_follow_up(text, lang) else _Query(text, text, lang, False,
                                                                in_context=follow)
 
@@ -346,6 +358,7 @@ class Bot:
         position = (chunk_holding(self.retriever.index.chunks, phrasing.doc_id,
                                   phrasing.quote) if phrasing else None)
         query, assessment = self._read(query, None if position is None else [position])
+        assessment = _entry_asked_as_written(assessment, query.message, self.threshold)
         if query.follow_up:
             flags = flags or safety.red_flags(query.text)
         if phrasing is not None and position is not None:
@@ -473,6 +486,22 @@ def _as_operators_said(assessment: Assessment, position: int, quote: str,
             candidates[i] = dataclasses.replace(
                 candidate, span=(start, start + len(quote)), features=features,
                 confidence=max(c.confidence for c in candidates))
+            candidates.insert(0, candidates.pop(i))
+            return dataclasses.replace(assessment, candidates=candidates,
+                                       answer=max(assessment.answer, threshold))
+    return assessment
+
+
+def _entry_asked_as_written(assessment: Assessment, message: str,
+                            threshold: float) -> Assessment:
+    """A Q&A entry's own question, asked as written (case, spacing and punctuation aside),
+    is answered by that entry, whatever the decision says: the operator wrote that question
+    (a curated answer) and the entry answers it."""
+    key = same_words_key(message)
+    for i, candidate in enumerate(assessment.candidates):
+        chunk = candidate.hit.chunk
+        if chunk.kind == "qa" and chunk.question and same_words_key(chunk.question) == key:
+            candidates = list(assessment.candidates)
             candidates.insert(0, candidates.pop(i))
             return dataclasses.replace(assessment, candidates=candidates,
                                        answer=max(assessment.answer, threshold))

@@ -25,6 +25,7 @@ from bot.language import (
     _jieba,
     british,
     has_cjk,
+    is_word,
     single_character_nouns,
     stem,
     zipf,
@@ -178,6 +179,10 @@ def _whole(text: str, start: int, end: int, from_start: bool) -> bool:
     where one starts), as jieba cuts the text around it (search mode: a compound's parts
     count too, 腰椎 in 腰椎间盘)? 腰突 is not in 腰突然 (腰 / 突然)."""
     if len(text) <= 1 or end - start <= 1:
+        return True
+    glued_end = end < len(text) and is_word(text[end - 1:end + 1])
+    glued_start = from_start and start > 0 and is_word(text[start - 1:start + 1])
+    if not glued_end and not glued_start:  # no word spans either edge: cheap, and common
         return True
     lo, hi = max(0, start - 4), min(len(text), end + 4)
     starts, ends = _boundaries(text[lo:hi])

@@ -39,11 +39,12 @@ RANK_FEATURES = ("section_coverage", "passage_coverage", "missing", "dense", "de
                  "sentence", "fused", "dense_first", "fused_first", "fused_rank", "cross",
                  "cross_dense", "intent", "previous_doc", "heading_keyword", "body_keyword",
                  "heading_dense", "body_dense", "heading_intent", "heading_cos",
-                 "title_gap", "title_lead", "page", *(f"page_{n}" for n in _PAGE_SPECIFIC))
+                 "title_gap", "title_lead", "previous_intent", "page",
+                 *(f"page_{n}" for n in _PAGE_SPECIFIC))
 # Signals of the question, given its ranked candidates.
 DECIDE_FEATURES = ("score", "lead", "section_coverage", "passage_coverage", "missing",
                    "dense", "dense_gap", "sentence", "fused", "known", "agree", "terms",
-                   "zh", "cross", "zh_score", "cross_score", "intent", "page", "page_score")
+                   "zh", "cross", "zh_score", "cross_score", "intent", "page", "heading_cos")
 
 MODEL_PATH = Path(__file__).parent / "data" / "answer_model.json"
 
@@ -103,6 +104,9 @@ def relative(features: Sequence[dict[str, float]], langs: Sequence[str],
                "dense_first": float(f["dense"] >= best[lang]),
                "fused_first": float(rank[i] == 0), "fused_rank": 1.0 / (1.0 + rank[i]),
                "cross": cross, "cross_dense": cross * f["dense"]}
+        # a follow-up: the paragraph of the section talked about that tells what is asked now
+        row["previous_intent"] = row.get("previous_doc", 0.0) * max(
+            row.get("intent", 0.0), row.get("heading_intent", 0.0))
         page = row.get("page", 0.0)
         row.update({f"page_{n}": page * row.get(n, 0.0) for n in _PAGE_SPECIFIC})
         out.append(row)
@@ -122,9 +126,10 @@ def question_features(ranked: Sequence[dict[str, float]], scores: Sequence[float
     cross = top["cross"]
     score = scores[0]
     page = top.get("page", 0.0)
-    return {"score": score, "lead": min(lead, 3.0), "page": page, "page_score": page * score,
+    return {"score": score, "lead": min(lead, 3.0), "page": page,
             **{k: top[k] for k in ("section_coverage", "passage_coverage", "missing",
-                                   "dense", "dense_gap", "sentence", "fused", "intent")},
+                                   "dense", "dense_gap", "sentence", "fused", "intent",
+                                   "heading_cos")},
             "known": max(f["section_coverage"] for f in ranked),
             "agree": top["dense_first"] * top["fused_first"],
             "terms": math.log1p(topic_terms), "zh": zh, "cross": cross,

@@ -101,6 +101,12 @@ class Turn:
     lang: Lang
     kind: ReplyKind
     doc_ids: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)  # section_key of each quoted passage
+
+
+def section_key(doc_id: str, title: str) -> str:
+    """One titled part of a document (a page, one of a file's articles, a Q&A entry)."""
+    return f"{doc_id}\x1f{title}"
 
 
 class Passage(BaseModel):

@@ -29,7 +29,7 @@ from bot.coverage import QueryTerm, covered, question_terms, translate
 from bot.decision import AnswerModel, load_model, logistic, question_features, relative
 from bot.language import has_cjk, is_word
 from bot.limits import LIMITS
-from bot.models import Lang
+from bot.models import Lang, section_key
 from bot.retrieval import Hit, Retriever
 
 
@@ -63,7 +63,8 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
     """`text`: what is searched (a follow-up with its context); `focus`: a follow-up's
     latest message, which decides which sentence answers; `include`: chunk positions that
     must be among the candidates (an operator's phrasing names one); `previous_docs`: a
-    follow-up's documents quoted before (a follow-up is most often about them)."""
+    follow-up's sections quoted before (bot.models.section_key; a follow-up is most often
+    about them)."""
     index = retriever.index
     text = index.lexicon.correct(text, is_word)
     terms = index.synonyms.expand(text, translate(question_terms(text), index.lexicon),
@@ -82,6 +83,9 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
         sentence_vector = vector
         if translated and has_other:
             other_vector = retriever.embed_query(translated, LIMITS.second_tokens)
+    # A follow-up: the sections talked about are among the candidates, whole.
+    include = [*(include or []), *(p for key in previous_docs
+                                   for p in retriever.section_positions(key))]
     hits = retriever.search(text, k=scoring.pool_top, query_vector=vector,
                             per_language=scoring.pool_per_language, include=include,
                             translated=translated,
@@ -127,7 +131,7 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
             "sentence": max(in_span, default=max(hit.dense, 0.0)),
             "intent": 0.0 if tells is None else intent.agreement(asks,
                                                                  intent.of_passage(tells)),
-            "previous_doc": float(chunk.doc_id in previous_docs),
+            "previous_doc": float(section_key(chunk.doc_id, chunk.title) in previous_docs),
             "page": float(chunk.kind != "qa"),
             "heading_intent": 0.0 if heading is None else intent.agreement(
                 asks, intent.of_question(heading)),

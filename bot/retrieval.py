@@ -18,7 +18,7 @@ from bot.embedding import Embedder
 from bot.index import SearchIndex
 from bot.language import has_cjk, keyword_tokens
 from bot.limits import LIMITS
-from bot.models import Chunk
+from bot.models import Chunk, section_key
 
 Mode = Literal["hybrid", "dense", "keyword", "rrf"]
 
@@ -73,6 +73,7 @@ class Retriever:
         self._language_masks = (chinese, ~chinese)
         self.languages = {c.lang for c in index.chunks}
         self._kind_rows: dict[int, np.ndarray] = {}
+        self._sections_by_key: dict[str, int] | None = None
         self._headings: dict[str, np.ndarray] = {}
 
     def embed_query(self, query: str, max_tokens: int = LIMITS.query_tokens) -> np.ndarray:
@@ -156,6 +157,18 @@ class Retriever:
         scores = self.index.sentence_vectors[start:end] @ vector
         return {int(u): float(c) for u, c in zip(self.index.sentence_rows[start:end, 1], scores,
                                                   strict=True)}
+
+    def section_positions(self, key: str, limit: int = 24) -> list[int]:
+        """The chunk positions of a titled section (bot.models.section_key), at most
+        `limit`."""
+        if self._sections_by_key is None:
+            by_key: dict[str, int] = {}
+            for position, chunk in enumerate(self.index.chunks):
+                by_key.setdefault(section_key(chunk.doc_id, chunk.title),
+                                  self.index.section_of[position])
+            self._sections_by_key = by_key
+        section = self._sections_by_key.get(key)
+        return [] if section is None else self.index.section_members[section][:limit]
 
     def heading_vector(self, position: int) -> np.ndarray | None:
         """A vector of what the chunk's section is about: a Q&A entry's question, a page's
@@ -251,7 +264,9 @@ class Retriever:
                                                 p.heading_dense, p.body_dense),
                                         (s.heading_keyword, s.body_keyword, s.heading_dense,
                                          s.body_dense), strict=True):
-            scaled = _min_max(scores, candidates, depth)
+            scaled = _min_max(scores, candidates, depth,
+                              0.0 if scores is s.heading_keyword or scores is s.body_keyword
+                              else None)
             part[candidates] = scaled
             total += weight * scaled
         fused[candidates] = total
@@ -269,11 +284,17 @@ def _top(scores: np.ndarray, depth: int, above: float) -> np.ndarray:
     return order[scores[order] > above]
 
 
-def _min_max(scores: np.ndarray, candidates: np.ndarray, depth: int) -> np.ndarray:
-    """Scale so the best chunk is 1 and the depth-th best is 0 (clipped)."""
+def _min_max(scores: np.ndarray, candidates: np.ndarray, depth: int,
+             few_floor: float | None = None) -> np.ndarray:
+    """Scale so the best chunk is 1 and the depth-th best is 0 (clipped). A corpus of at
+    most `depth` chunks has no depth-th best: there the floor is `few_floor` (no keyword
+    match at all; a cosine 0.1 below the best), so one or two chunks are not scaled to
+    nothing."""
     ranked = np.sort(scores)[::-1]
     top = float(ranked[0])
     floor = float(ranked[min(depth, len(ranked) - 1)])
+    if len(ranked) <= depth:
+        floor = min(floor, top - 0.1 if few_floor is None else few_floor)
     if top <= floor:
         return np.zeros(len(candidates), dtype=np.float32)
     return np.clip((scores[candidates] - floor) / (top - floor), 0.0, 1.0)

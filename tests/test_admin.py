@@ -104,7 +104,7 @@ def test_stored_markup_is_shown_as_text(console):
                               .splitlines() if "script" in line))["session_id"]
     detail = console.get(f"/admin/conversations/{session}").text
     assert "<script>alert" not in detail and "&lt;script&gt;" in detail
-    assert re.search(r'class="muted why">Why: (best passage|no candidate|red flag|small talk)',
+    assert re.search(r'class="muted why">Why: (answer confidence|no candidate|red flag|small talk)',
                      detail)  # the path the bot took, for the operator
 
 

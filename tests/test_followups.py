@@ -1,12 +1,13 @@
 """Follow-ups keep their subject, in both languages and across them: a short message after
 a question is read with it, and the document quoted before is the likeliest source
-(bot.core._understand, the ranker's `previous_doc` signal)."""
+(bot.core._understand, the ranker's `previous_doc` signal: the same titled section)."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.core import Bot
+from bot.models import section_key
 
 
 def _conversation(bot: Bot, turns: list[str]):
@@ -51,4 +52,4 @@ def test_a_follow_up_names_the_documents_quoted_before(seed_bot):
     assert query.follow_up and query.previous_docs
     first = assessment.candidates[0]
     assert first.features["previous_doc"] == 1.0
-    assert first.hit.chunk.doc_id in query.previous_docs
+    assert section_key(first.hit.chunk.doc_id, first.hit.chunk.title) in query.previous_docs
