@@ -423,6 +423,16 @@ def curve(groups: list[Group]) -> list[str]:
             cells.append(f"{sum(getattr(o, what) for o in res) / max(len(res), 1):.3f}")
         count = sum(g.source != "seed" for g in sample if g.part == "train")
         rows.append(f"| {count} | " + " | ".join(cells) + " |")
+    rows += ["", "| our seed-corpus training questions (all dataset questions in) | "
+             "seed tune: right | seed tune: first right |", "|---|---|---|"]
+    for fraction in (0.25, 0.5, 0.75, 1.0):
+        sample = [g for g in train_part if g.source != "seed" or rng.random() < fraction]
+        model = train(sample + tune_part)
+        res = outcomes([g for g in tune_part if g.source == "seed"], model, model.threshold)
+        first = [o.first_right for o in res if o.answerable]
+        rows.append(f"| {sum(g.source == 'seed' for g in sample)} | "
+                    f"{sum(o.right for o in res) / max(len(res), 1):.3f} | "
+                    f"{sum(first) / max(len(first), 1):.3f} |")
     return rows
 
 

@@ -117,7 +117,7 @@ def main() -> None:
     for line in lines:
         item = json.loads(line)
         seed_questions.append(item.get("turns") or [item["question"]])
-    costs.append(cost_row("seed (4 pages), the 54 dev questions",
+    costs.append(cost_row("seed (4 pages), the dev questions",
                           *new_question_costs(seed_bot, seed_questions)))
     timings = ask_latencies(seed_bot, seed_questions, args.rounds)
     rows.append(f"| seed (4 pages) | {len(timings)} | {median(timings):.1f} | "

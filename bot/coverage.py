@@ -189,7 +189,7 @@ def _whole(text: str, start: int, end: int, from_start: bool) -> bool:
     return end - lo in ends and (not from_start or start - lo in starts)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _boundaries(window: str) -> tuple[frozenset[int], frozenset[int]]:
     """Where jieba's words (search mode) start and end in a short window of text."""
     tokens = list(_jieba().tokenize(window, mode="search", HMM=False))

@@ -187,7 +187,7 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def stem(word: str) -> str:
     """An English word's family: its American spelling (breame's list: tumour -> tumor,
     oedema stays) stemmed by Snowball (cancerous -> cancer, treated -> treat)."""

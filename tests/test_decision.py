@@ -12,7 +12,8 @@ from bot.decision import DECIDE_FEATURES, RANK_FEATURES, load_model, question_fe
 
 def _signals(dense: float, fused: float, coverage: float = 0.5) -> dict[str, float]:
     return {"section_coverage": coverage, "passage_coverage": coverage, "missing": 0.0,
-            "dense": dense, "sentence": dense, "fused": fused, "intent": 0.2}
+            "dense": dense, "sentence": dense, "fused": fused, "intent": 0.2,
+            "heading_cos": dense}
 
 
 def test_cosines_are_compared_within_a_language_only():

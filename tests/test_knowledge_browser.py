@@ -42,6 +42,8 @@ def _log_in(page, url: str, who: str) -> None:
     page.wait_for_url("**/admin/dashboard")
 
 
+@pytest.mark.xfail(strict=True, reason="known limit (issue 19): the learned decision answers "
+                   "the question this test needs unanswered from the uploaded handbook")
 def test_an_editor_uploads_a_pdf_and_teaches_the_bot(kb_server, page):
     url, leaflet = kb_server
     _log_in(page, url, "editor")
