@@ -1,5 +1,6 @@
 """From a question to candidate passages, each with its signals and confidence, best first.
 
+0. The question's pinyin-keyboard slips put right to the corpus's words (bot.lexicon).
 1. Terms: the question's key terms (bot.coverage), with their translations into the
    corpus's other language (bot.lexicon). The translated terms are searched as keywords
    too and, as a short text, embedded once more: against chunks of the other language the
@@ -12,8 +13,11 @@
    decision's probability that the first candidate answers (bot.decision).
 
 At most two query encodings per new question (the question and its translation; for a
-follow-up, the question with its context and the latest message instead), each of a
-bounded number of tokens, and at most so many terms (bot.limits).
+follow-up, the question with its context and the latest message), each of a bounded number
+of tokens, and at most so many terms (bot.limits); page headings and titles are encoded once
+per process, when first met (bot.retrieval.Retriever.heading_vector). In a conversation, a
+message that would fall back alone is assessed once more with the question before it
+(bot.core.Bot._read).
 """
 
 from __future__ import annotations
@@ -152,8 +156,8 @@ def assess(retriever: Retriever, text: str, lang: Lang, focus: str | None = None
 
 def finish(assessment: Assessment, lang: Lang, sections: list[int], topic_terms: int,
            model: AnswerModel) -> Assessment:
-    """The candidates' relative signals, the ranker's order and the decision (also used
-    by the training script on candidate lists with the answer taken out)."""
+    """The candidates' relative signals (bot.decision.relative), the ranker's order and the
+    decision (bench/calibrate.py computes the same from the candidates' signals)."""
     candidates = assessment.candidates
     features = relative([c.features for c in candidates], [c.hit.chunk.lang for c in candidates],
                         sections, lang)
