@@ -1,5 +1,5 @@
 """Which candidate passage comes first, and whether the bot answers at all: two small linear
-models learned from thousands of real patients' questions (`python bench/train_answer.py`).
+models learned from thousands of real patients' questions (`python bench/calibrate.py`).
 
 - **The ranker** scores each candidate from its signals (bot.ranking: coverage, cosines,
   the fused retrieval score) and from how it stands among the other candidates (is it the
@@ -9,8 +9,9 @@ models learned from thousands of real patients' questions (`python bench/train_a
   that candidate's signals, how far ahead of the best passage of another article it is,
   how much of the question the corpus knows at all, and the question's language (and
   whether the passage is in the other one): patients' words are often not the pages'
-  words, so coverage alone cannot carry it. Calibrated on questions with and without
-  their answer in the index; the bot answers when it reaches `threshold`.
+  words, so coverage alone cannot carry it. Fitted on questions with and without their
+  answer in the index, each weight kept to the sign its signal means (more coverage never
+  lowers the probability); the bot answers when it reaches `threshold`.
 
 Nothing here names a word: every input is a number that means the same for any corpus an
 operator uploads. The weights are data (bot/data/answer_model.json, written by the
@@ -32,9 +33,8 @@ from pathlib import Path
 # page's heading is a topic, an entry's is the question itself), so the signals that
 # differ most between them count once more for page chunks ("page_…").
 _PAGE_SPECIFIC = ("intent", "heading_intent", "heading_cos", "title_gap", "title_lead",
-                  "section_coverage",
-                  "passage_coverage", "dense_gap", "sentence", "fused", "dense_first", "cross",
-                  "previous_doc", "body_keyword", "heading_keyword")
+                  "section_coverage", "passage_coverage", "dense_gap", "sentence", "fused",
+                  "dense_first", "cross", "previous_doc", "body_keyword", "heading_keyword")
 RANK_FEATURES = ("section_coverage", "passage_coverage", "missing", "dense", "dense_gap",
                  "sentence", "fused", "dense_first", "fused_first", "fused_rank", "cross",
                  "cross_dense", "intent", "previous_doc", "heading_keyword", "body_keyword",
