@@ -37,7 +37,16 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from common import CACHE, ROOT, SHARED, patient_corpus, report, seed_bot, split_of
+from common import (
+    CACHE,
+    ROOT,
+    SHARED,
+    corpus_retriever,
+    patient_corpus,
+    report,
+    seed_bot,
+    split_of,
+)
 from scipy.optimize import minimize
 
 from bot.cleaning import normalize_text
@@ -113,15 +122,7 @@ def dataset_groups(name: str, retriever, queries: list[tuple[str, str, str]], la
 
 
 def zh_groups() -> list[Group]:
-    from bot.embedding import E5SmallEmbedder
-    from bot.index import build_index, is_stale, load_index
-    from bot.retrieval import Retriever
-
-    corpus, index_dir = patient_corpus(CACHE / "zh-corpus"), CACHE / "zh-index"
-    embedder = E5SmallEmbedder()
-    if is_stale(index_dir, corpus, embedder.model_id, "flat"):
-        build_index(corpus, index_dir, embedder, cache_path=CACHE / "embedding_cache.sqlite")
-    retriever = Retriever(load_index(index_dir), embedder)
+    retriever = corpus_retriever(patient_corpus(CACHE / "zh-corpus"), CACHE / "zh-index")
     titles = {c.doc_id: c.title for c in retriever.index.chunks}
     rows = [json.loads(line) for line in (SHARED / "datasets" / "zh-medical-dialogue" /
                                           "train_queries.jsonl").read_text("utf-8").splitlines()]
@@ -145,18 +146,10 @@ def qa_corpus(folder, rows: list[tuple[str, str]]):
 
 
 def meqsum_groups() -> list[Group]:
-    from bot.embedding import E5SmallEmbedder
-    from bot.index import build_index, is_stale, load_index
-    from bot.retrieval import Retriever
-
     rows = [json.loads(line) for line in (SHARED / "datasets" / "consumer-questions-en" /
                                           "meqsum.jsonl").read_text("utf-8").splitlines()]
     corpus = qa_corpus(CACHE / "meqsum-corpus", [(r["summary"], r["summary"]) for r in rows])
-    index_dir = CACHE / "meqsum-index"
-    embedder = E5SmallEmbedder()
-    if is_stale(index_dir, corpus, embedder.model_id, "flat"):
-        build_index(corpus, index_dir, embedder, cache_path=CACHE / "embedding_cache.sqlite")
-    retriever = Retriever(load_index(index_dir), embedder)
+    retriever = corpus_retriever(corpus, CACHE / "meqsum-index")
     queries = [(r["id"], r["question"], normalize_text(r["summary"])) for r in rows]
     return dataset_groups("meqsum", retriever, queries, "en",
                           lambda c, gold: (c.hit.chunk.question or c.hit.chunk.title) == gold)
@@ -245,7 +238,7 @@ def weights_of(groups: list[Group]) -> np.ndarray:
 
 
 def matrix(group: Group) -> np.ndarray:
-    feats = relative(group.features, group.langs, group.sections, group.lang)
+    feats = relative(group.features, group.langs, group.lang)
     return np.array([[f.get(n, 0.0) for n in RANK_FEATURES] for f in feats], dtype=np.float64)
 
 
@@ -282,7 +275,7 @@ def fit_ranker(groups: list[Group], l2: float) -> dict[str, float]:
 
 def ranked(group: Group, model: AnswerModel) -> tuple[dict[str, float], bool]:
     """The decision's inputs and whether the first candidate answers."""
-    feats = relative(group.features, group.langs, group.sections, group.lang)
+    feats = relative(group.features, group.langs, group.lang)
     scores = [model.rank_score(f) for f in feats]
     order = sorted(range(len(feats)), key=lambda i: -scores[i])
     decided = question_features([feats[i] for i in order], [scores[i] for i in order],

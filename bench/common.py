@@ -132,6 +132,21 @@ def patient_corpus(folder: Path) -> Path:
     return folder
 
 
+def corpus_retriever(corpus: Path, index_dir: Path):
+    """A Retriever over `corpus` with the default model, its index in `index_dir` built
+    first when missing or stale (vectors from the shared cache in bench/.cache)."""
+    from bot.embedding import E5SmallEmbedder
+    from bot.index import build_index, is_stale, load_index
+    from bot.retrieval import Retriever
+
+    embedder = E5SmallEmbedder()
+    if is_stale(index_dir, corpus, embedder.model_id, "flat"):
+        manifest = build_index(corpus, index_dir, embedder,
+                               cache_path=CACHE / "embedding_cache.sqlite")
+        print(f"built {index_dir.name}: {manifest.chunks} chunks in {manifest.build_seconds}s")
+    return Retriever(load_index(index_dir), embedder)
+
+
 def medquad_questions(at_least: int | None = None) -> list[str]:
     """MedQuAD's questions in file order; files stop being read once `at_least` are in."""
     out: list[str] = []

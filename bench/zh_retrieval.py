@@ -10,13 +10,10 @@ import argparse
 import json
 import time
 
-from common import CACHE, SHARED, median, patient_corpus, report
+from common import CACHE, SHARED, corpus_retriever, median, patient_corpus, report
 
 from bot.cleaning import normalize_text
-from bot.embedding import E5SmallEmbedder
-from bot.index import build_index, is_stale, load_index
 from bot.ranking import assess
-from bot.retrieval import Retriever
 
 DATA = SHARED / "datasets" / "zh-medical-dialogue"
 MODES = ("keyword", "dense", "rrf", "hybrid")
@@ -28,14 +25,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
-    corpus = patient_corpus(CACHE / "zh-corpus")
-    index_dir = CACHE / "zh-index"
-    embedder = E5SmallEmbedder()
-    if is_stale(index_dir, corpus, embedder.model_id, "flat"):
-        manifest = build_index(corpus, index_dir, embedder,
-                               cache_path=CACHE / "embedding_cache.sqlite")
-        print(f"built: {manifest.chunks} chunks in {manifest.build_seconds}s")
-    retriever = Retriever(load_index(index_dir), embedder)
+    retriever = corpus_retriever(patient_corpus(CACHE / "zh-corpus"), CACHE / "zh-index")
     titles = {c.doc_id: c.title for c in retriever.index.chunks}
 
     lines = (DATA / "dev_queries.jsonl").read_text("utf-8").splitlines()

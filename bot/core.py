@@ -39,7 +39,7 @@ from bot.models import (
     Turn,
     section_key,
 )
-from bot.ranking import Assessment, assess
+from bot.ranking import Assessment, Candidate, assess
 from bot.recorder import ExchangeRecorder
 from bot.redflags import RedFlag
 from bot.retrieval import Hit, Retriever
@@ -474,21 +474,28 @@ def _make_reply(**fields) -> Reply:
     return Reply(reply_id=uuid.uuid4().hex, **fields)
 
 
+def _answered_first(assessment: Assessment, i: int, candidate: Candidate,
+                    threshold: float) -> Assessment:
+    """`candidate` (in place of candidate i) first among the candidates, and the decision
+    at least at the threshold: the bot answers with it."""
+    candidates = list(assessment.candidates)
+    candidates.pop(i)
+    return dataclasses.replace(assessment, candidates=[candidate, *candidates],
+                               answer=max(assessment.answer, threshold))
+
+
 def _as_operators_said(assessment: Assessment, position: int, quote: str,
                        threshold: float) -> Assessment:
     """The operator's passage for this question quoted as they saved it, and confident
     enough to be: first among the candidates."""
-    candidates = list(assessment.candidates)
-    for i, candidate in enumerate(candidates):
+    for i, candidate in enumerate(assessment.candidates):
         if candidate.hit.chunk_position == position:
             start = candidate.hit.chunk.text.index(quote)
             features = {**candidate.features, "operator_phrasing": 1.0}
-            candidates[i] = dataclasses.replace(
+            quoted = dataclasses.replace(
                 candidate, span=(start, start + len(quote)), features=features,
-                confidence=max(c.confidence for c in candidates))
-            candidates.insert(0, candidates.pop(i))
-            return dataclasses.replace(assessment, candidates=candidates,
-                                       answer=max(assessment.answer, threshold))
+                confidence=max(c.confidence for c in assessment.candidates))
+            return _answered_first(assessment, i, quoted, threshold)
     return assessment
 
 
@@ -501,10 +508,7 @@ def _entry_asked_as_written(assessment: Assessment, message: str,
     for i, candidate in enumerate(assessment.candidates):
         chunk = candidate.hit.chunk
         if chunk.kind == "qa" and chunk.question and same_words_key(chunk.question) == key:
-            candidates = list(assessment.candidates)
-            candidates.insert(0, candidates.pop(i))
-            return dataclasses.replace(assessment, candidates=candidates,
-                                       answer=max(assessment.answer, threshold))
+            return _answered_first(assessment, i, candidate, threshold)
     return assessment
 
 

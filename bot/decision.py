@@ -82,7 +82,7 @@ def logistic(value: float) -> float:
 
 
 def relative(features: Sequence[dict[str, float]], langs: Sequence[str],
-             sections: Sequence[int], query_lang: str) -> list[dict[str, float]]:
+             query_lang: str) -> list[dict[str, float]]:
     """Each candidate's signals with those that depend on the others: its cosine (and its
     title's) below the best of its own language (e5's cosines are comparable within a
     language, not across), whether it is that best, whether it is the first by the

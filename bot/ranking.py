@@ -160,7 +160,7 @@ def finish(assessment: Assessment, lang: Lang, sections: list[int], topic_terms:
     decision (bench/calibrate.py computes the same from the candidates' signals)."""
     candidates = assessment.candidates
     features = relative([c.features for c in candidates], [c.hit.chunk.lang for c in candidates],
-                        sections, lang)
+                        lang)
     scores = [model.rank_score(f) for f in features]
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], -candidates[i].hit.score))
     ranked = [Candidate(candidates[i].hit, candidates[i].span, features[i],

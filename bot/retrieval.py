@@ -74,7 +74,6 @@ class Retriever:
         self.languages = {c.lang for c in index.chunks}
         self._kind_rows: dict[int, np.ndarray] = {}
         self._sections_by_key: dict[str, int] | None = None
-        self._headings: dict[str, np.ndarray] = {}
 
     def embed_query(self, query: str, max_tokens: int = LIMITS.query_tokens) -> np.ndarray:
         """The query's vector, of its first `max_tokens` tokens (bot.limits)."""
@@ -190,14 +189,9 @@ class Retriever:
         return self._short_text_vector(chunk.title)
 
     def _short_text_vector(self, text: str) -> np.ndarray | None:
-        if not text:
-            return None
-        found = self._headings.get(text)
-        if found is None:
-            if len(self._headings) >= 4096:
-                self._headings.clear()
-            found = self._headings[text] = self.embed_query(text, LIMITS.second_tokens)
-        return found
+        """A heading or title as a question is embedded (the embedder's memo keeps the
+        recent ones: each is encoded once while it keeps coming up)."""
+        return self.embed_query(text, LIMITS.second_tokens) if text else None
 
     def passage_vector(self, position: int, units: set[int]) -> np.ndarray | None:
         """A vector for a quote: the mean of its sentences' vectors (a page chunk), or the
@@ -260,13 +254,13 @@ class Retriever:
             return fused, parts
         p = self.params
         total = np.zeros(len(candidates), dtype=np.float32)
-        for part, weight, scores in zip(parts, (p.heading_keyword, p.body_keyword,
-                                                p.heading_dense, p.body_dense),
-                                        (s.heading_keyword, s.body_keyword, s.heading_dense,
-                                         s.body_dense), strict=True):
-            scaled = _min_max(scores, candidates, depth,
-                              0.0 if scores is s.heading_keyword or scores is s.body_keyword
-                              else None)
+        # (weight, scores, floor in a corpus of fewer than `depth` chunks: keywords none)
+        for part, (weight, scores, few_floor) in zip(parts, (
+                (p.heading_keyword, s.heading_keyword, 0.0),
+                (p.body_keyword, s.body_keyword, 0.0),
+                (p.heading_dense, s.heading_dense, None),
+                (p.body_dense, s.body_dense, None)), strict=True):
+            scaled = _min_max(scores, candidates, depth, few_floor)
             part[candidates] = scaled
             total += weight * scaled
         fused[candidates] = total

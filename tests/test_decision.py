@@ -18,7 +18,7 @@ def _signals(dense: float, fused: float, coverage: float = 0.5) -> dict[str, flo
 
 def test_cosines_are_compared_within_a_language_only():
     features = relative([_signals(0.9, 1.0), _signals(0.8, 2.0), _signals(0.7, 0.5)],
-                        ["zh", "zh", "en"], [0, 1, 2], "zh")
+                        ["zh", "zh", "en"], "zh")
     assert [f["dense_gap"] for f in features] == pytest.approx([0.0, -0.1, 0.0])
     assert [f["dense_first"] for f in features] == [1.0, 0.0, 1.0]  # the best of each language
     assert [f["fused_first"] for f in features] == [0.0, 1.0, 0.0]
@@ -28,7 +28,7 @@ def test_cosines_are_compared_within_a_language_only():
 
 def test_the_lead_is_over_the_best_candidate_of_another_article():
     ranked = relative([_signals(0.9, 2.0), _signals(0.85, 1.5), _signals(0.6, 1.0)],
-                      ["en", "en", "en"], [0, 0, 1], "en")
+                      ["en", "en", "en"], "en")
     decided = question_features(ranked, [2.0, 1.8, 0.5], [0, 0, 1], "en", topic_terms=3)
     assert decided["lead"] == pytest.approx(1.5)  # not 0.2: the second is the same article
     assert decided["score"] == 2.0 and decided["zh"] == 0.0 and decided["cross"] == 0.0
@@ -51,10 +51,8 @@ def test_the_shipped_models_read_every_signal_they_name():
 
 def test_a_better_first_candidate_makes_the_decision_surer():
     model = load_model()
-    ranked = relative([_signals(0.9, 2.0, 1.0), _signals(0.7, 1.0, 0.2)], ["en", "en"], [0, 1],
-                      "en")
-    weak = relative([_signals(0.75, 1.0, 0.2), _signals(0.74, 0.9, 0.2)], ["en", "en"], [0, 1],
-                    "en")
+    ranked = relative([_signals(0.9, 2.0, 1.0), _signals(0.7, 1.0, 0.2)], ["en", "en"], "en")
+    weak = relative([_signals(0.75, 1.0, 0.2), _signals(0.74, 0.9, 0.2)], ["en", "en"], "en")
 
     def probability(features):
         scores = [model.rank_score(f) for f in features]
