@@ -48,7 +48,7 @@ bench: install-test
 	$(BIN)/python bench/load.py --workers 2
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/encoder.py
-	$(BIN)/python bench/profile.py
+	$(BIN)/python bench/serve_profile.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/wechat_sim.py bench
 	$(BIN)/python bench/console.py

@@ -4,7 +4,7 @@ Memory: resident size after each step of starting a server on the seed corpus, i
 process. Time: py-spy samples of `faqbot serve` while wrk sends distinct questions from 8
 clients; the functions most often on the CPU (self), and the bot's own steps (inclusive).
 
-Usage: python bench/profile.py [--seconds 20] [--no-write]
+Usage: python bench/serve_profile.py [--seconds 20] [--no-write]
 """
 
 from __future__ import annotations
