@@ -33,7 +33,7 @@ run: install
 	$(BIN)/faqbot serve --host $(HOST) --port $(PORT)
 
 test: install-test
-	$(BIN)/ruff check bot backoffice web tests bench
+	$(BIN)/ruff check faqbot bot backoffice web tests bench
 	$(BIN)/python -m pytest
 
 bench: install-test

@@ -187,7 +187,7 @@ def seed_server(port: int, workers: int = 1, env: dict[str, str] | None = None
                     FAQBOT_INDEX_DIR=str(settings.index_dir), FAQBOT_CACHE_DIR=str(CACHE),
                     FAQBOT_RATE_LIMIT_PER_MINUTE="0", OMP_NUM_THREADS="1", **(env or {}))
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers",
+        [sys.executable, "-m", "faqbot", "serve", "--port", str(port), "--workers",
          str(workers)], env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:

@@ -72,7 +72,7 @@ def serve_until_healthy(corpus, index_dir, cache_dir=None, model_dir=None) -> fl
     if model_dir is not None:
         env["FAQBOT_MODEL_DIR"] = str(model_dir)
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "faqbot", "serve", "--port", str(port)],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:

@@ -90,7 +90,7 @@ def quiet_chat(base: str, n: int = 30) -> list[float]:
 
 def lockout_timing(base: str, index_dir: str) -> tuple[float, float]:
     for name in ("bench-open", "bench-locked"):
-        subprocess.run([sys.executable, "-m", "bot.cli", "admin", "create-user", name,
+        subprocess.run([sys.executable, "-m", "faqbot", "admin", "create-user", name,
                         "--index", index_dir, "--password", PASSWORD], cwd=ROOT,
                        capture_output=True, check=False)
     http, token = _login_client(base)

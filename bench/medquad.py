@@ -80,7 +80,7 @@ def main() -> None:
     # Its own cache inside the index dir, so a cold build really embeds everything.
     env = dict(os.environ, FAQBOT_CORPUS_DIR=str(corpus), FAQBOT_INDEX_DIR=str(index_dir))
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bot.cli", "index"], env=env, cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "faqbot", "index"], env=env, cwd=ROOT, check=True)
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     manifest = json.loads((index_dir / "current" / "manifest.json").read_text())

@@ -93,7 +93,7 @@ def run(name: str, corpus: Path, index_dir: Path, texts: list[str], requests: in
                OMP_NUM_THREADS="1")
     if workers > 1:
         env["FAQBOT_REDIS_URL"] = os.environ.get("FAQBOT_REDIS_URL", "redis://127.0.0.1:6379/0")
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "faqbot", "serve", "--port", str(port),
                                "--workers", str(workers)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []

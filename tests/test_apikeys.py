@@ -141,7 +141,7 @@ def test_keys_from_the_command_line(tmp_path):
     env["FAQBOT_DATABASE_URL"] = f"sqlite:///{tmp_path}/log.sqlite"
 
     def faqbot(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bot.cli", "apikey", *args], env=env,
+        return subprocess.run([sys.executable, "-m", "faqbot", "apikey", *args], env=env,
                               cwd=ROOT, capture_output=True, text=True)
 
     made = faqbot("create", "nightly sync", "--rate", "5")

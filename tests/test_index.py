@@ -189,3 +189,16 @@ print("torch" in sys.modules, sorted(set(stages)), bot.ask("Exercise 7 for the b
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == \
         "False ['embedding', 'reading', 'writing'] answer"
+
+
+def test_a_failing_build_in_the_child_says_why_and_leaves_no_index(tmp_path, cache_dir):
+    """The child (`python -m bot.builder`) gets only the build's settings; when it fails,
+    the parent's error carries the child's own words."""
+    from bot.builder import build_in_child
+    from bot.config import Settings
+
+    settings = Settings(corpus_dir=tmp_path / "no-such-corpus", index_dir=tmp_path / "ix",
+                        cache_dir=cache_dir)
+    with pytest.raises(IndexStoreError, match="the index build failed: error: .*no-such-corpus"):
+        build_in_child(settings)
+    assert read_manifest(tmp_path / "ix") is None

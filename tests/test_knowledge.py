@@ -183,7 +183,7 @@ def test_the_cli_adds_lists_and_removes_with_the_same_code(kb_bot, files, tmp_pa
 
 
 def _faqbot(env: dict[str, str], *args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "faqbot", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600, **kw)
 
 
@@ -204,7 +204,7 @@ def test_a_worker_killed_mid_build_leaves_the_old_index_and_the_job_completes(
     env = dict(os.environ, FAQBOT_CORPUS_DIR=str(corpus),
                FAQBOT_INDEX_DIR=str(settings.index_dir), FAQBOT_DATABASE_URL=url,
                FAQBOT_CACHE_DIR=str(tmp_path / "own-cache"), FAQBOT_JOB_STALE_SECONDS="2")
-    worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=ROOT,
+    worker = subprocess.Popen([sys.executable, "-m", "faqbot", "worker"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     queue = JobQueue(bot.logstore)
     deadline = time.monotonic() + 300

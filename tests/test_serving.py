@@ -75,7 +75,7 @@ def test_metrics_of_several_workers_are_the_servers_totals(seed_bot, tmp_path):
                FAQBOT_INDEX_DIR=str(settings.index_dir), FAQBOT_CACHE_DIR=str(
                    settings.cache_dir), FAQBOT_DATABASE_URL=f"sqlite:///{tmp_path}/log.sqlite",
                FAQBOT_RATE_LIMIT_PER_MINUTE="0")
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--workers", "2",
+    server = subprocess.Popen([sys.executable, "-m", "faqbot", "serve", "--workers", "2",
                                "--port", str(port)], env=env, cwd=Path(__file__).parent.parent,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     chunks = len(seed_bot.retriever.index.chunks)

@@ -1,4 +1,5 @@
-"""`faqbot` command line: index, ask, chat, eval, serve. A thin layer over `Bot`."""
+"""`faqbot` command line: index, ask, chat, eval, serve, and the back office's commands
+(log, admin, apikey, docs, worker). A thin layer over `Bot` and the back office."""
 
 from __future__ import annotations
 
@@ -48,9 +49,6 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 
 @app.command()
 def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = None,
-          progress: Annotated[bool, typer.Option(
-              "--progress", hidden=True, help="Report each stage on standard output and "
-              "stop when the parent process does (a server's build)")] = False,
           if_stale: Annotated[bool, typer.Option(
               "--if-stale", help="Only when the index is missing or stale (what `serve` "
               "checks), from the corpus it was built from unless --corpus is given")] = False
@@ -69,14 +67,11 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = No
             raise typer.Exit(1) from exc
         return
     settings = _settings(corpus, index, model)
-    report = None
-    if progress:
-        report = _report_progress()
     try:
         embedder = make_embedder(settings.embedding_model, settings.embed_threads,
                                  settings.model_dir)
         manifest = build_index(settings.corpus_dir, settings.index_dir, embedder,
-                               settings.vector_index, settings.embedding_cache_path(), report)
+                               settings.vector_index, settings.embedding_cache_path())
     except BotError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -190,7 +185,7 @@ def serve(host: Annotated[str, typer.Option(envvar="FAQBOT_HOST")] = "127.0.0.1"
     import subprocess
 
     if settings.builds == "local":  # (shared builds are fetched by the workers)
-        checked = subprocess.run([sys.executable, "-m", "bot.cli", "index", "--if-stale",
+        checked = subprocess.run([sys.executable, "-m", "faqbot", "index", "--if-stale",
                                   *(["--corpus", str(corpus)] if corpus else []),
                                   "--index", str(settings.index_dir)])
         if checked.returncode != 0:
@@ -417,32 +412,6 @@ def _run_jobs(settings: Settings, once: bool) -> None:
         return
     while (job := runner.run_once()) is not None:
         typer.echo(f"job #{job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))
-
-
-def _report_progress():
-    """For a build run by a server (bot.builder): progress lines on standard output, and
-    an end to the build if the server goes away (an orphan must not swap in an index
-    behind the back of whoever took the job over)."""
-    import json
-    import os
-    import threading
-    import time
-
-    from bot.builder import PROGRESS_PREFIX
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(3)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-    def report(stage: str, done: int, total: int) -> None:
-        print(PROGRESS_PREFIX + json.dumps([stage, done, total]), flush=True)
-
-    return report
 
 
 def _configure_access_log() -> None:

@@ -1,0 +1,7 @@
+"""`python -m faqbot`: the command line."""
+
+import sys
+
+from faqbot.cli import app
+
+sys.exit(app())
