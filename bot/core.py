@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.decision import load_model
 from bot.embedding import Embedder, make_embedder, model_id_of
 from bot.errors import IndexStoreError, InputError, LogStoreError, check_unicode
-from bot.explain import Explanation, explanation
+from bot.explain import Decision, Explanation, explanation
 from bot.index import (
     Manifest,
     Progress,
@@ -35,13 +35,11 @@ from bot.models import (
     Passage,
     RedFlagNote,
     Reply,
-    ReplyKind,
     Turn,
     section_key,
 )
 from bot.ranking import Assessment, Candidate, assess
 from bot.recorder import ExchangeRecorder
-from bot.redflags import RedFlag
 from bot.retrieval import Hit, Retriever
 from bot.sessions import SESSION_ID, SessionIds, SessionStore, make_session_store
 
@@ -66,21 +64,6 @@ class _Query:
     # be one ("弯到多少度就得干预了"): its reading with the previous question, tried when
     # the message alone would fall back.
     in_context: _Query | None = None
-
-
-@dataclass
-class Decision:
-    """What the bot does with a message, and why (shared by `ask` and `explain`)."""
-
-    path: ReplyKind
-    why: str
-    threshold: float
-    flags: list[RedFlag]
-    assessment: Assessment | None
-    chosen: list[int]  # indexes into assessment.candidates that are quoted
-    passages: list[Passage]
-    smalltalk: str | None = None
-    searched: str = ""  # what retrieval saw (a follow-up read with its context)
 
 
 class Bot:
@@ -349,8 +332,8 @@ class Bot:
     def _decide(self, message: str, query: _Query) -> Decision:
         intent = safety.smalltalk_intent(message)
         if intent:
-            return Decision("smalltalk", f"small talk ({intent})", self.threshold, [], None, [],
-                            [], intent)
+            return Decision(path="smalltalk", why=f"small talk ({intent})",
+                            threshold=self.threshold, smalltalk=intent)
         flags = safety.red_flags(message) or (safety.red_flags(query.text)
                                               if query.follow_up else [])
         guidance = self.retriever.index.guidance
@@ -365,24 +348,27 @@ class Bot:
             assessment = _as_operators_said(assessment, position, phrasing.quote,
                                             self.threshold)
         if not flags and guidance.is_negative(query.message):
-            return Decision("fallback", "an operator marked this question as one the bot "
-                            "should not answer", self.threshold, [], assessment, [], [],
-                            searched=query.text)
+            return Decision(path="fallback", why="an operator marked this question as one "
+                            "the bot should not answer", threshold=self.threshold,
+                            assessment=assessment, searched=query.text)
         chosen = self._choose(assessment)
         passages = [answer.make_passage(c.hit.chunk, c.span, c.confidence)
                     for c in (assessment.candidates[i] for i in chosen)]
         best = assessment.answer
         if flags:
             rules = ", ".join(f"{f.rule} ({f.sign}) [{f.level}, by {f.by}]" for f in flags)
-            return Decision("urgent", f"red flag: {rules}", self.threshold, flags, assessment,
-                            chosen, passages, searched=query.text)
+            return Decision(path="urgent", why=f"red flag: {rules}", threshold=self.threshold,
+                            flags=flags, assessment=assessment, chosen=chosen,
+                            passages=passages, searched=query.text)
         if passages:
             why = f"answer confidence {best:.2f} >= threshold {self.threshold:.2f}"
-            return Decision("answer", why, self.threshold, [], assessment, chosen, passages, searched=query.text)
+            return Decision(path="answer", why=why, threshold=self.threshold,
+                            assessment=assessment, chosen=chosen, passages=passages,
+                            searched=query.text)
         why = (f"answer confidence {best:.2f} < threshold {self.threshold:.2f}"
                if assessment.candidates else "no candidate passage")
-        return Decision("fallback", why, self.threshold, [], assessment, [], [],
-                            searched=query.text)
+        return Decision(path="fallback", why=why, threshold=self.threshold,
+                        assessment=assessment, searched=query.text)
 
     def _choose(self, assessment: Assessment) -> list[int]:
         """The quoted candidates: the first one if the decision says the bot can answer,

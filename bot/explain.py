@@ -6,14 +6,28 @@ operator's tool (`Explanation.model_dump()`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from bot.models import Lang, ReplyKind
+from bot.models import Lang, Passage, ReplyKind
+from bot.ranking import Assessment
+from bot.redflags import RedFlag
 
-if TYPE_CHECKING:
-    from bot.core import Decision
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """What the bot does with a message, and why (shared by `ask` and `explain`)."""
+
+    path: ReplyKind
+    why: str
+    threshold: float
+    flags: list[RedFlag] = field(default_factory=list)
+    assessment: Assessment | None = None
+    chosen: list[int] = field(default_factory=list)  # candidates quoted (assessment indexes)
+    passages: list[Passage] = field(default_factory=list)
+    smalltalk: str | None = None
+    searched: str = ""  # what retrieval saw (a follow-up read with its context)
 
 
 class TermInfo(BaseModel):
