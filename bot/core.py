@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import answer, redflags, safety
+from bot import answer, redflags, safety, smalltalk
 from bot.builder import build_in_child
 from bot.confidence import SCORING
 from bot.config import Settings
@@ -318,7 +318,7 @@ class Bot:
                       previous_docs=query.previous_docs)
 
     def _understand(self, message: str, history: list[Turn]) -> _Query:
-        text = safety.strip_greeting(message) or message
+        text = smalltalk.strip_greeting(message) or message
         has_words = has_cjk(text) or re.search(r"[A-Za-z]{2,}", text)
         lang: Lang = detect_lang(text) if has_words else (history[-1].lang if history else "zh")
         previous = next((t for t in reversed(history) if t.kind != "smalltalk"), None)
@@ -330,7 +330,7 @@ class Bot:
                                                                in_context=follow)
 
     def _decide(self, message: str, query: _Query) -> Decision:
-        intent = safety.smalltalk_intent(message)
+        intent = smalltalk.intent_of(message)
         if intent:
             return Decision(path="smalltalk", why=f"small talk ({intent})",
                             threshold=self.threshold, smalltalk=intent)
@@ -408,7 +408,7 @@ class Bot:
                  "why": decision.why}
         if decision.path == "smalltalk":
             suggestions = self.suggestions(lang, 3)
-            line = safety.SMALLTALK[decision.smalltalk or "greeting"][lang]
+            line = smalltalk.REPLIES[decision.smalltalk or "greeting"][lang]
             return _make_reply(**reply, message=line, suggestions=suggestions,
                                text=answer.render_smalltalk(line, suggestions, lang),
                                disclaimer=safety.GENERAL_DISCLAIMER[lang])

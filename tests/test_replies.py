@@ -10,7 +10,8 @@ import pytest
 from bot.answer import FALLBACK
 from bot.errors import InputError
 from bot.language import detect_lang
-from bot.safety import DISCLAIMER, GENERAL_DISCLAIMER, red_flags, smalltalk_intent
+from bot.safety import DISCLAIMER, GENERAL_DISCLAIMER, red_flags
+from bot.smalltalk import intent_of as smalltalk_intent
 
 QUOTES_CLAIM = {"zh": "摘自所列资料来源", "en": "These quotes come from the listed sources"}
 
