@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, update
 
 from backoffice.audit import AuditLog
-from backoffice.logstore import LogStore, api_keys
+from backoffice.database import Database, api_keys
 from bot.errors import InputError
 
 PREFIX = "fbk_"
@@ -42,9 +42,9 @@ class ApiKey:
 
 
 class ApiKeyStore:
-    def __init__(self, logstore: LogStore) -> None:
-        self.engine = logstore.engine
-        self.audit = AuditLog(logstore)
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
+        self.audit = AuditLog(database)
 
     def create(self, name: str, rate_per_minute: int, username: str) -> tuple[ApiKey, str]:
         """A new key and its secret (shown once, never stored)."""

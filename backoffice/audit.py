@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from backoffice.logstore import LogStore, audit
+from backoffice.database import Database, audit
 
 
 class AuditLog:
-    def __init__(self, logstore: LogStore) -> None:
-        self.engine = logstore.engine
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
 
     def record(self, who: str, action: str, target: str = "", detail: str | None = None,
                conn: Connection | None = None) -> None:

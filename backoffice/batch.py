@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 
+from backoffice.database import Database, batch_runs
 from backoffice.jobs import Job, JobQueue
-from backoffice.logstore import LogStore, batch_runs
 from bot.errors import InputError
 from bot.evaluation import evaluate_item, parse_questions
 
@@ -33,9 +33,9 @@ class BatchRun:
 
 
 class BatchStore:
-    def __init__(self, logstore: LogStore) -> None:
-        self.engine = logstore.engine
-        self.queue = JobQueue(logstore)
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
+        self.queue = JobQueue(database)
 
     def create(self, name: str, text: str, username: str) -> BatchRun:
         """Check the file (InputError naming the bad line) and queue its run."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from backoffice.logstore import LogStore, index_build_parts, index_builds
+from backoffice.database import Database, index_build_parts, index_builds
 from bot.errors import IndexStoreError
 from bot.index import current_build_id, current_path, install_build
 
@@ -48,8 +48,8 @@ class PublishedBuild:
 
 
 class BuildStore:
-    def __init__(self, logstore: LogStore) -> None:
-        self.engine = logstore.engine
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
 
     def latest(self) -> PublishedBuild | None:
         with self.engine.connect() as conn:

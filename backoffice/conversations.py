@@ -1,10 +1,9 @@
-"""The conversation log: every exchange and every rating, for operators to review.
+"""The conversation log: every exchange and every rating, for operators to review; one
+store of the back office's database (backoffice.database).
 
-SQLAlchemy Core over SQLite by default (a file beside the index, WAL mode) or any database
-URL (PostgreSQL for several replicas). The schema is made by Alembic migrations
-(backoffice/migrations), run on open. Writes are one short transaction each. Personal data in
-questions is masked before it is stored. A write the database refuses goes to a spool file
-and is replayed on the next write, so no exchange is lost while the database is away.
+Writes are one short transaction each. Personal data in questions is masked before it is
+stored. A write the database refuses goes to a spool file and is replayed on the next
+write, so no exchange is lost while the database is away.
 """
 
 from __future__ import annotations
@@ -13,219 +12,23 @@ import json
 import logging
 import os
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    delete,
-    event,
-    false,
-    insert,
-    inspect,
-    select,
-)
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from backoffice.database import Database, exchanges, feedback, safe_error
 from backoffice.privacy import mask_personal_data
-from bot.errors import InputError, LogStoreError, UnknownReplyError
+from bot.errors import DatabaseError, InputError, UnknownReplyError
 from bot.models import Reply
 
 log = logging.getLogger(__name__)
 
 Rating = Literal["up", "down"]
 MAX_COMMENT_CHARS = 2000
-
-metadata = MetaData()
-
-exchanges = Table(
-    "exchanges", metadata,
-    Column("reply_id", String(64), primary_key=True),
-    Column("session_id", String(128), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("channel", String(32), nullable=False),
-    Column("lang", String(8), nullable=False),
-    Column("kind", String(16), nullable=False, index=True),
-    Column("question", Text, nullable=False),
-    Column("top_score", Float),  # the best quoted passage's confidence
-    Column("reply", Text, nullable=False),  # the Reply as JSON: passages with their scores
-    Column("latency_ms", Float),
-    Column("reviewed", Boolean, nullable=False, server_default=false()),
-)
-
-feedback = Table(
-    "feedback", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("reply_id", String(64), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("rating", String(8), nullable=False),
-    Column("comment", Text),
-)
-
-
-operators = Table(
-    "operators", metadata,
-    Column("username", String(64), primary_key=True),
-    Column("password_hash", String(256), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", DateTime(timezone=True)),
-    Column("role", String(16), nullable=False, server_default="admin"),
-)
-
-operator_sessions = Table(
-    "operator_sessions", metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("username", String(64), nullable=False, index=True),
-    Column("csrf_token", String(64), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
-
-curated = Table(
-    "curated", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("question_zh", Text),
-    Column("answer_zh", Text),
-    Column("question_en", Text),
-    Column("answer_en", Text),
-    Column("source_url", String(1000)),
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("retired", Boolean, nullable=False, server_default=false()),
-)
-
-documents = Table(
-    "documents", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(255), nullable=False),
-    Column("format", String(16), nullable=False),
-    Column("content", LargeBinary, nullable=False),
-    Column("size", Integer, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("title", String(500), nullable=False, server_default=""),
-    Column("lang", String(8), nullable=False, server_default=""),
-    Column("passages", Integer, nullable=False, server_default="0"),
-    Column("status", String(16), nullable=False),
-    Column("error", Text),
-    Column("uploaded_by", String(64), nullable=False),
-    Column("uploaded_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-jobs = Table(
-    "jobs", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),
-    Column("status", String(16), nullable=False, index=True),
-    Column("done", Integer, nullable=False, server_default="0"),
-    Column("total", Integer, nullable=False, server_default="0"),
-    Column("stage", String(200), nullable=False, server_default=""),
-    Column("error", Text),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("worker", String(64)),
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True)),
-    Column("heartbeat_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("build_id", String(64)),  # the index build a finished build job made
-)
-
-index_builds = Table(
-    "index_builds", metadata,
-    Column("build_id", String(64), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("manifest", Text, nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("parts", Integer, nullable=False),
-    Column("published_by", String(128), nullable=False),
-)
-
-index_build_parts = Table(
-    "index_build_parts", metadata,
-    Column("build_id", String(64), primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("data", LargeBinary, nullable=False),
-)
-
-api_keys = Table(
-    "api_keys", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(64), nullable=False),
-    Column("prefix", String(16), nullable=False, unique=True),
-    Column("key_hash", String(64), nullable=False),
-    Column("rate_per_minute", Integer, nullable=False),
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
-    Column("last_used_at", DateTime(timezone=True)),
-)
-
-audit = Table(
-    "audit", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("who", String(64), nullable=False),
-    Column("action", String(64), nullable=False),
-    Column("target", String(255), nullable=False, server_default=""),
-    Column("detail", Text),
-)
-
-guidance = Table(
-    "guidance", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),
-    Column("question", Text, nullable=False),
-    Column("doc_id", String(500)),
-    Column("quote", Text),
-    Column("title", String(500)),
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-synonym_groups = Table(
-    "synonym_groups", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("members", Text, nullable=False),
-    Column("created_by", String(64), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-batch_runs = Table(
-    "batch_runs", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("job_id", Integer, nullable=False, index=True),
-    Column("name", String(255), nullable=False),
-    Column("items", Text, nullable=False),
-    Column("results", Text),
-    Column("passed", Integer),
-    Column("total", Integer, nullable=False),
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-FIRST_REVISION = "0001"  # the schema the website channel created before migrations
 
 
 @dataclass(frozen=True)
@@ -236,22 +39,20 @@ class Feedback:
     created_at: datetime
 
 
-class LogStore:
-    def __init__(self, url: str, spool_path: Path | str | None = None) -> None:
-        self.url = url
-        self.spool_path = Path(spool_path) if spool_path else _default_spool(url)
+class ConversationLog:
+    """Implements bot.recorder.ExchangeRecorder over the database."""
+
+    def __init__(self, database: Database, spool_path: Path | str | None = None) -> None:
+        self.database = database
+        self.engine = database.engine
+        self.spool_path = Path(spool_path) if spool_path else _default_spool(database.url)
         self._spool_lock = threading.Lock()
-        try:
-            self.engine = _make_engine(url)
-            migrate(self.engine)
-        except SQLAlchemyError as exc:
-            raise LogStoreError(f"log database unavailable: {_safe(exc)}") from exc
         self.replay_spool()
 
     def record_exchange(self, question: str, reply: Reply, channel: str,
                         latency_ms: float | None = None) -> None:
         """Store one exchange (question masked). If the database refuses, the row goes to
-        the spool file and LogStoreError is raised; the next write replays it."""
+        the spool file and DatabaseError is raised; the next write replays it."""
         row = {
             "reply_id": reply.reply_id, "session_id": reply.session_id,
             "created_at": datetime.now(UTC).isoformat(), "channel": channel,
@@ -261,7 +62,7 @@ class LogStore:
         }
         try:
             self._write(insert(exchanges).values(_from_json(row)))
-        except LogStoreError:
+        except DatabaseError:
             self._spool(row)
             raise
         if self.spool_path.exists():
@@ -282,7 +83,7 @@ class LogStore:
                     try:
                         self._write(insert(exchanges).values(_from_json(row)))
                         written += 1
-                    except LogStoreError as exc:
+                    except DatabaseError as exc:
                         if not isinstance(exc.__cause__, IntegrityError):  # not a duplicate
                             for rest in rows[number:]:
                                 self._append_spool(rest)
@@ -321,7 +122,7 @@ class LogStore:
                 return conn.execute(delete(exchanges).where(exchanges.c.created_at < cutoff)
                                     ).rowcount
         except SQLAlchemyError as exc:
-            raise LogStoreError(f"could not purge the log: {_safe(exc)}") from exc
+            raise DatabaseError(f"could not purge the log: {safe_error(exc)}") from exc
 
     def record_feedback(self, reply_id: str, rating: str, comment: str | None = None) -> None:
         """Ratings attach to a logged reply; a visitor may change their mind (latest wins)."""
@@ -365,34 +166,10 @@ class LogStore:
             with self.engine.begin() as conn:
                 conn.execute(statement)
         except SQLAlchemyError as exc:
-            raise LogStoreError(f"could not write to the log: {_safe(exc)}") from exc
+            raise DatabaseError(f"could not write to the log: {safe_error(exc)}") from exc
 
     def _connect(self):
-        try:
-            return self.engine.connect()
-        except SQLAlchemyError as exc:
-            raise LogStoreError(f"log database unavailable: {_safe(exc)}") from exc
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the latest migration. A database the website channel created
-    before migrations existed is recognised and stamped first."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    for attempt in range(3):
-        try:
-            with engine.begin() as conn:
-                config.attributes["connection"] = conn
-                current = MigrationContext.configure(conn).get_current_revision()
-                if current is None and inspect(conn).has_table("exchanges"):
-                    command.stamp(config, FIRST_REVISION)
-                command.upgrade(config, "head")
-            return
-        except SQLAlchemyError:
-            # Several workers starting at once: one migrates, the others find it done.
-            if attempt == 2:
-                raise
-            time.sleep(0.5 * (attempt + 1))
+        return self.database.connect()
 
 
 def _from_json(row: dict) -> dict:
@@ -405,26 +182,3 @@ def _default_spool(url: str) -> Path:
         return Path(url.removeprefix("sqlite:///") + ".spool.jsonl")
     name = url.rsplit("/", 1)[-1].split("?")[0] or "log"
     return Path(f"faqbot-log-{name}.spool.jsonl")
-
-
-def _make_engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        # The default file lives in the index directory, which a first start creates.
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record) -> None:  # WAL: readers never block the writer
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    return engine
-
-
-def _safe(exc: Exception) -> str:
-    """The error's first line, without the statement and parameters (visitor text)."""
-    return str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]

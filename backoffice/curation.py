@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 
 from backoffice.audit import AuditLog
-from backoffice.logstore import LogStore, curated
+from backoffice.database import Database, curated
 from bot.errors import InputError
 
 CURATED_FILE = "curated.jsonl"
@@ -62,9 +62,9 @@ class CuratedText:
 
 
 class CuratedStore:
-    def __init__(self, logstore: LogStore, corpus_dir: Path) -> None:
-        self.engine = logstore.engine
-        self.audit = AuditLog(logstore)
+    def __init__(self, database: Database, corpus_dir: Path) -> None:
+        self.engine = database.engine
+        self.audit = AuditLog(database)
         self.corpus_dir = corpus_dir
 
     def add(self, text: CuratedText, username: str) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 
 from backoffice.audit import AuditLog
-from backoffice.logstore import LogStore, documents
+from backoffice.database import Database, documents
 from bot import formats
 from bot.chunking import chunk_documents
 from bot.errors import IngestError, InputError
@@ -74,9 +74,9 @@ _COLUMNS = [c for c in documents.c if c.name != "content"]
 
 
 class DocumentStore:
-    def __init__(self, logstore: LogStore, corpus_dir: Path) -> None:
-        self.engine = logstore.engine
-        self.audit = AuditLog(logstore)
+    def __init__(self, database: Database, corpus_dir: Path) -> None:
+        self.engine = database.engine
+        self.audit = AuditLog(database)
         self.corpus_dir = corpus_dir
 
     # ------------------------------------------------------------ changes

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 
 from backoffice.audit import AuditLog
-from backoffice.logstore import LogStore, guidance
+from backoffice.database import Database, guidance
 from bot.errors import InputError, check_unicode
 from bot.guidance import GUIDANCE_FILE, Guidance, Phrasing
 
@@ -32,9 +32,9 @@ class GuidanceEntry:
 
 
 class GuidanceStore:
-    def __init__(self, logstore: LogStore, corpus_dir: Path) -> None:
-        self.engine = logstore.engine
-        self.audit = AuditLog(logstore)
+    def __init__(self, database: Database, corpus_dir: Path) -> None:
+        self.engine = database.engine
+        self.audit = AuditLog(database)
         self.corpus_dir = corpus_dir
 
     def add_phrasing(self, question: str, doc_id: str, quote: str, title: str,

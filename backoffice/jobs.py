@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, insert, or_, select, update
 
 from backoffice.audit import AuditLog
-from backoffice.logstore import LogStore, jobs
+from backoffice.database import Database, jobs
 from bot.errors import InputError
 
 MAX_ATTEMPTS = 3
@@ -43,9 +43,9 @@ class Job:
 
 
 class JobQueue:
-    def __init__(self, logstore: LogStore, stale_seconds: float = 60.0) -> None:
-        self.engine = logstore.engine
-        self.audit = AuditLog(logstore)
+    def __init__(self, database: Database, stale_seconds: float = 60.0) -> None:
+        self.engine = database.engine
+        self.audit = AuditLog(database)
         self.stale = timedelta(seconds=stale_seconds)
 
     def enqueue(self, username: str, kind: str = "build") -> Job:

@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from backoffice.logstore import LogStore, operator_sessions, operators
-from bot.errors import InputError, LogStoreError
+from backoffice.database import Database, operator_sessions, operators
+from bot.errors import DatabaseError, InputError
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -50,8 +50,8 @@ class OperatorSession:
 
 
 class OperatorStore:
-    def __init__(self, logstore: LogStore) -> None:
-        self.engine = logstore.engine
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
 
     def create_user(self, username: str, password: str, role: str = "admin") -> None:
         if not _USERNAME.match(username):
@@ -116,7 +116,7 @@ class OperatorStore:
                     .join(operators, operators.c.username == operator_sessions.c.username)
                     .where(operator_sessions.c.token_hash == _digest(token))).first()
         except SQLAlchemyError as exc:
-            raise LogStoreError("operator sessions unavailable") from exc
+            raise DatabaseError("operator sessions unavailable") from exc
         if row is None or _aware(row.expires_at) < datetime.now(UTC):
             return None
         return OperatorSession(row.username, row.csrf_token, row.role)

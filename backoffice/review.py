@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import func, or_, select, update
 
-from backoffice.logstore import LogStore, exchanges, feedback
+from backoffice.database import Database, exchanges, feedback
 from bot.language import same_words_key
 
 PAGE_SIZE = 50
@@ -42,8 +42,8 @@ class Page:
 
 
 class Review:
-    def __init__(self, logstore: LogStore) -> None:
-        self.engine = logstore.engine
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
 
     def list(self, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE) -> Page:
         where = _conditions(filters)

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 
 from backoffice.audit import AuditLog
-from backoffice.logstore import LogStore, synonym_groups
+from backoffice.database import Database, synonym_groups
 from bot.errors import InputError, check_unicode
 from bot.synonyms import MAX_MEMBERS, SYNONYMS_FILE, Synonyms
 
@@ -30,9 +30,9 @@ class SynonymGroup:
 
 
 class SynonymStore:
-    def __init__(self, logstore: LogStore, corpus_dir: Path) -> None:
-        self.engine = logstore.engine
-        self.audit = AuditLog(logstore)
+    def __init__(self, database: Database, corpus_dir: Path) -> None:
+        self.engine = database.engine
+        self.audit = AuditLog(database)
         self.corpus_dir = corpus_dir
 
     def add(self, members: str | list[str], username: str) -> int:

@@ -11,14 +11,10 @@ import socket
 import threading
 import time
 
-from backoffice.batch import BatchStore
-from backoffice.builds import BuildStore, publish_served
-from backoffice.curation import CuratedStore
-from backoffice.documents import UPLOAD_DIR, DocumentStore
-from backoffice.guidance import GuidanceStore
-from backoffice.jobs import Job, JobQueue
-from backoffice.logstore import LogStore
-from backoffice.synonyms import SynonymStore
+from backoffice.builds import publish_served
+from backoffice.documents import UPLOAD_DIR
+from backoffice.jobs import Job
+from backoffice.office import BackOffice
 from bot.core import Bot
 from bot.errors import BotError
 from bot.sessions import InMemorySessionStore
@@ -29,12 +25,12 @@ log = logging.getLogger(__name__)
 class IndexWorker:
     HEARTBEAT_SECONDS = 10.0
 
-    def __init__(self, bot, logstore: LogStore, poll_seconds: float = 1.0,
+    def __init__(self, bot, office: BackOffice, poll_seconds: float = 1.0,
                  name: str | None = None) -> None:
         self.bot = bot
-        self.logstore = logstore
-        self.queue = JobQueue(logstore, bot.settings.job_stale_seconds)
-        self.documents = DocumentStore(logstore, bot.settings.corpus_dir)
+        self.office = office
+        self.queue = office.jobs
+        self.documents = office.documents
         self.poll = poll_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self._stop = threading.Event()
@@ -56,7 +52,7 @@ class IndexWorker:
         # A bot on the live index that keeps no log and no sessions of its own.
         quiet = Bot(self.bot.retriever, self.bot.settings, sessions=InMemorySessionStore())
         try:
-            BatchStore(self.logstore).run(job, quiet)
+            self.office.batch.run(job, quiet)
         except (BotError, OSError, ValueError) as exc:
             self.queue.finish(job.id, f"the batch test could not run ({exc})")
             return
@@ -86,7 +82,7 @@ class IndexWorker:
     def _build(self, job: Job) -> None:
         # What the database holds goes to the corpus directory first: this server builds
         # what every server's operators saved.
-        stored = export_knowledge(self.logstore, self.bot.settings.corpus_dir)
+        stored = self.office.export_knowledge()
         pending = [d.id for d in stored if d.status in ("queued", "indexing", "failed")]
         self.documents.set_status(pending, "indexing")
         last = 0.0
@@ -124,7 +120,7 @@ class IndexWorker:
             log.error("index job #%d failed: %s", job.id, error)
             return
         if self.bot.settings.builds == "shared":  # every server fetches it from there
-            publish_served(self.bot, BuildStore(self.logstore), self.name)
+            publish_served(self.bot, self.office.builds, self.name)
         counts: dict[int, int] = {}
         for chunk in self.bot.retriever.index.chunks:  # uploads/000012-name...: document 12
             if chunk.doc_id.startswith(f"{UPLOAD_DIR}/"):
@@ -141,12 +137,3 @@ class IndexWorker:
             self.documents.set_status([doc_id], "failed", warning)
         self.queue.finish(job.id, build_id=self.bot.retriever.index.path.name)
         log.info("index job #%d done: %d chunks", job.id, manifest.chunks)
-
-
-def export_knowledge(logstore: LogStore, corpus_dir) -> list:
-    """Write what the database holds (curated answers, guidance, synonyms, uploaded
-    documents) into the corpus directory, as a build reads it; the stored documents."""
-    CuratedStore(logstore, corpus_dir).export()
-    GuidanceStore(logstore, corpus_dir).export()
-    SynonymStore(logstore, corpus_dir).export()
-    return DocumentStore(logstore, corpus_dir).export()

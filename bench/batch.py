@@ -16,11 +16,9 @@ from pathlib import Path
 
 from common import CACHE, ROOT, questions, report
 
-from backoffice.batch import BatchStore
-from backoffice.logstore import LogStore
+from backoffice.house import open_house
 from backoffice.worker import IndexWorker
 from bot.config import Settings
-from bot.core import Bot
 
 
 def main() -> None:
@@ -35,12 +33,12 @@ def main() -> None:
         corpus = Path(tmp) / "corpus"
         shutil.copytree(ROOT / "corpus", corpus)
         url = f"sqlite:///{tmp}/log.sqlite"
-        bot = Bot.load(settings=Settings(corpus_dir=corpus, index_dir=Path(tmp) / "index",
-                                         cache_dir=CACHE), logstore=LogStore(url))
-        store = BatchStore(bot.logstore)
+        house = open_house(Settings(corpus_dir=corpus, index_dir=Path(tmp) / "index",
+                                    cache_dir=CACHE, database_url=url))
+        store = house.office.batch
         started = time.perf_counter()
         run = store.create("bench.jsonl", lines, "bench")
-        job = IndexWorker(bot, bot.logstore).run_once()
+        job = IndexWorker(house.bot, house.office).run_once()
         wall = time.perf_counter() - started
         done = store.get(run.id)
     assert job is not None and job.status == "done" and done.results is not None

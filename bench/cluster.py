@@ -22,7 +22,7 @@ from common import ROOT, cpu_seconds, questions, report
 from load import lua_script, wrk
 from sqlalchemy import create_engine, func, select
 
-from backoffice.logstore import exchanges
+from backoffice.database import exchanges
 
 DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/faqbot_bench_cluster"
 REPLICAS = 3

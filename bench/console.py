@@ -1,6 +1,6 @@
 """Operator console and conversation log figures, on SQLite and PostgreSQL:
 
-- log write overhead per exchange (`LogStore.record_exchange`, masking included);
+- log write overhead per exchange (`ConversationLog.record_exchange`, masking included);
 - console list view latency with 100,000 logged exchanges (several filters);
 - time from saving a curated answer to the bot quoting it (rebuild and swap included).
 
@@ -22,7 +22,9 @@ from common import CACHE, percentile, questions, report, seed_bot
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
 
-from backoffice.logstore import LogStore, exchanges
+from backoffice.conversations import ConversationLog
+from backoffice.database import Database, exchanges, feedback
+from backoffice.office import BackOffice
 from backoffice.operators import OperatorStore
 from web.app import create_app
 
@@ -44,7 +46,7 @@ def real_replies(bot, count: int) -> list[tuple[str, object]]:
 
 
 def write_overhead(url: str, samples: list[tuple[str, object]]) -> list[float]:
-    store = LogStore(url)
+    store = ConversationLog(Database(url))
     timings = []
     for question, reply in samples:
         fresh = reply.model_copy(update={"reply_id": uuid.uuid4().hex})
@@ -56,7 +58,7 @@ def write_overhead(url: str, samples: list[tuple[str, object]]) -> list[float]:
 
 def fill(url: str, samples: list[tuple[str, object]], rows: int) -> None:
     """`rows` exchanges over the last 180 days, from real replies, some rated."""
-    store = LogStore(url)
+    store = Database(url)
     rng = random.Random(5)
     now = datetime.now(UTC)
     channels = ["web"] * 6 + ["wechat-mp"] * 3 + ["wecom"]
@@ -83,9 +85,7 @@ def fill(url: str, samples: list[tuple[str, object]], rows: int) -> None:
         conn.execute(text("ANALYZE"))
 
 
-def _insert(store: LogStore, batch: list[dict], ratings: list[dict]) -> None:
-    from backoffice.logstore import feedback
-
+def _insert(store: Database, batch: list[dict], ratings: list[dict]) -> None:
     with store.engine.begin() as conn:
         if batch:
             conn.execute(insert(exchanges), batch)
@@ -93,7 +93,7 @@ def _insert(store: LogStore, batch: list[dict], ratings: list[dict]) -> None:
             conn.execute(insert(feedback), ratings)
 
 
-def logged_in(client: TestClient, store: LogStore) -> None:
+def logged_in(client: TestClient, store: Database) -> None:
     """Log the client in as the bench operator (created on first use)."""
     with store.engine.connect() as conn:
         known = conn.execute(text("SELECT count(*) FROM operators WHERE username = 'bench'")
@@ -107,11 +107,11 @@ def logged_in(client: TestClient, store: LogStore) -> None:
 
 
 def list_latency(bot, url: str, repeats: int) -> dict[str, list[float]]:
-    store = LogStore(url)
-    bot.logstore = store
+    office = BackOffice(ConversationLog(Database(url)), bot.settings.corpus_dir)
+    bot.recorder = office.conversations
     out = {}
-    with TestClient(create_app(bot.settings, bot=bot)) as client:
-        logged_in(client, store)
+    with TestClient(create_app(bot.settings, bot=bot, office=office)) as client:
+        logged_in(client, office.database)
         for name, params in LIST_VIEWS.items():
             client.get("/admin/conversations", params=params)  # warm
             timings = []
@@ -126,11 +126,11 @@ def list_latency(bot, url: str, repeats: int) -> dict[str, list[float]]:
 
 def time_to_live(bot, url: str, rounds: int) -> list[float]:
     """Seconds from pressing "Save and go live" to the bot quoting the new answer."""
-    store = LogStore(url)
-    bot.logstore = store
+    office = BackOffice(ConversationLog(Database(url)), bot.settings.corpus_dir)
+    bot.recorder = office.conversations
     out = []
-    with TestClient(create_app(bot.settings, bot=bot)) as client:
-        logged_in(client, store)
+    with TestClient(create_app(bot.settings, bot=bot, office=office)) as client:
+        logged_in(client, office.database)
         for n in range(rounds):
             question = f"第{n + 1}号测试问题：膝关节积液怎么办"
             answer = f"膝关节积液第{n + 1}版解答：请到骨科就诊，查明原因后治疗。"
@@ -175,7 +175,7 @@ def main() -> None:
             results[label] = (writes, views)
         live = time_to_live(bot, databases["SQLite"], 3)
     finally:
-        LogStore(databases["PostgreSQL"]).engine.dispose()
+        Database(databases["PostgreSQL"]).engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     lines = [

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common import CACHE, ROOT, cpu_seconds, questions, report, rss_mb, seed_server
 
-from backoffice.logstore import LogStore
+from backoffice.database import Database
 
 CONCURRENCY = (1, 8, 32)
 
@@ -126,9 +126,9 @@ def main() -> None:
 def _count_logged(log_db: Path) -> int:
     from sqlalchemy import func, select
 
-    from backoffice.logstore import exchanges
+    from backoffice.database import exchanges
 
-    store = LogStore(f"sqlite:///{log_db}")
+    store = Database(f"sqlite:///{log_db}")
     with store.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(exchanges)).scalar_one()
 

@@ -45,9 +45,9 @@ from pathlib import Path
 from bot.index import load_index
 load_index(Path(sys.argv[1]))
 steps.append(("the seed index", rss()))
-from backoffice.logstore import LogStore
+from backoffice.database import Database
 import tempfile
-LogStore(f"sqlite:///{tempfile.mkdtemp()}/log.sqlite")
+Database(f"sqlite:///{tempfile.mkdtemp()}/log.sqlite")
 steps.append(("the conversation log (SQLAlchemy, Alembic migrations run)", rss()))
 for name, mb in steps:
     print(f"{name}\t{mb}")

@@ -21,12 +21,9 @@ from pathlib import Path
 from common import ROOT, SHARED, report
 from medquad import convert
 
-from backoffice.documents import DocumentStore
-from backoffice.jobs import JobQueue
-from backoffice.logstore import LogStore
+from backoffice.house import House, open_house
 from backoffice.worker import IndexWorker
 from bot.config import Settings
-from bot.core import Bot
 
 sys.path.insert(0, str(ROOT))
 from tests import documents  # noqa: E402 - the tests' document makers, on purpose
@@ -49,16 +46,17 @@ def leaflet_pages(pages: int) -> list[list[str]]:
     return out
 
 
-def upload_to_live(bot: Bot, path: Path, replacing: int | None = None) -> dict:
-    store = DocumentStore(bot.logstore, bot.settings.corpus_dir)
+def upload_to_live(house: House, path: Path, replacing: int | None = None) -> dict:
+    bot = house.bot
+    store = house.office.documents
     started = time.perf_counter()
     if replacing is None:
         doc = store.add(path.name, path.read_bytes(), "bench")
     else:
         doc = store.replace(replacing, path.name, path.read_bytes(), "bench")
     checked = time.perf_counter() - started
-    JobQueue(bot.logstore).enqueue("bench")
-    job = IndexWorker(bot, bot.logstore).run_once()
+    house.office.jobs.enqueue("bench")
+    job = IndexWorker(bot, house.office).run_once()
     total = time.perf_counter() - started
     manifest = bot.retriever.index.manifest
     live = store.get(doc.id)
@@ -80,12 +78,12 @@ def main() -> None:
         shutil.copytree(ROOT / "corpus", corpus)
         url = f"sqlite:///{tmp_path}/log.sqlite"
         settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index",
-                            cache_dir=tmp_path / "cache")  # nothing embedded before
-        bot = Bot.load(settings=settings, logstore=LogStore(url))
+                            cache_dir=tmp_path / "cache", database_url=url)  # nothing embedded before
+        house = open_house(settings)
 
         pdf = documents.pdf(tmp_path / "leaflet.pdf", "腰背痛患者教育手册",
                             leaflet_pages(args.pages))
-        result = upload_to_live(bot, pdf)
+        result = upload_to_live(house, pdf)
         rows.append((f"{args.pages}-page Chinese PDF ({pdf.stat().st_size / 1024:.0f} KB)",
                      result))
 
@@ -95,16 +93,16 @@ def main() -> None:
         table = [["question", "answer", "url"]] + [[e["question"], e["answer"], e["url"]]
                                                   for e in entries[:-100]]
         workbook = documents.xlsx(tmp_path / "medquad.xlsx", {"QA": table})
-        result = upload_to_live(bot, workbook)
+        result = upload_to_live(house, workbook)
         rows.append((f"MedQuAD as Excel, {len(table) - 1:,} Q&A rows "
                      f"({workbook.stat().st_size / 1e6:.1f} MB), none embedded before",
                      result))
         table += [[e["question"], e["answer"], e["url"]] for e in entries[-100:]]
         larger = documents.xlsx(tmp_path / "medquad.xlsx", {"QA": table})
-        result = upload_to_live(bot, larger, replacing=result["id"])
+        result = upload_to_live(house, larger, replacing=result["id"])
         rows.append((f"... replaced by the same file with 100 rows more ({count:,} rows)",
                      result))
-        del bot
+        del house
     lines = ["| upload | checked on upload, s | upload to live, s | passages | texts "
              "embedded by the build | build, s |", "|---|---:|---:|---:|---:|---:|"]
     for name, r in rows:

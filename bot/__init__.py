@@ -1,4 +1,6 @@
-"""faqbot: a bilingual medical FAQ bot that answers by quoting its sources."""
+"""The core of faqbot, a bilingual medical FAQ bot that answers by quoting its sources:
+reading documents, building the index, and answering (`Bot`). It imports neither the back
+office nor the web: it records exchanges through `bot.recorder.ExchangeRecorder`."""
 
 from bot.config import Settings
 from bot.models import Passage, Reply

@@ -17,7 +17,7 @@ from bot.confidence import SCORING
 from bot.config import Settings
 from bot.decision import load_model
 from bot.embedding import Embedder, make_embedder, model_id_of
-from bot.errors import IndexStoreError, InputError, LogStoreError, check_unicode
+from bot.errors import DatabaseError, IndexStoreError, InputError, check_unicode
 from bot.explain import Decision, Explanation, explanation
 from bot.index import (
     Manifest,
@@ -69,10 +69,10 @@ class _Query:
 class Bot:
     def __init__(self, retriever: Retriever, settings: Settings,
                  sessions: SessionStore | None = None,
-                 logstore: ExchangeRecorder | None = None) -> None:
+                 recorder: ExchangeRecorder | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
-        self.logstore = logstore  # None: exchanges are not recorded (CLI, evaluation)
+        self.recorder = recorder  # None: exchanges are not recorded (CLI, evaluation)
         self.sessions = sessions or make_session_store(settings)
         self.threshold = (load_model().threshold if settings.min_confidence is None
                           else settings.min_confidence)
@@ -86,7 +86,7 @@ class Bot:
     def load(cls, index_dir: Path | str | None = None, corpus_dir: Path | str | None = None,
              settings: Settings | None = None, embedder: Embedder | None = None,
              build: bool = True, sessions: SessionStore | None = None,
-             logstore: ExchangeRecorder | None = None, as_built: bool = False) -> Bot:
+             recorder: ExchangeRecorder | None = None, as_built: bool = False) -> Bot:
         """Load the index, building it first when it is missing or stale (and `build`;
         see `prepare`); with `as_built`, serve the index as it is, whatever corpus it was
         built from (a replica serving builds made elsewhere)."""
@@ -103,7 +103,7 @@ class Bot:
         redflags.warm_up()
         if hasattr(embedder, "warm_up"):
             embedder.warm_up()
-        return cls(retriever, settings, sessions, logstore)
+        return cls(retriever, settings, sessions, recorder)
 
     @staticmethod
     def prepare(index_dir: Path | str | None = None, corpus_dir: Path | str | None = None,
@@ -251,19 +251,19 @@ class Bot:
             kind=reply.kind,
             doc_ids=[p.doc_id for p in reply.passages],
             sections=[section_key(p.doc_id, p.title) for p in reply.passages]))
-        if self.logstore is not None:
+        if self.recorder is not None:
             try:
-                self.logstore.record_exchange(message, reply, channel,
+                self.recorder.record_exchange(message, reply, channel,
                                               (time.perf_counter() - started) * 1000)
-            except LogStoreError as exc:  # spooled; the visitor still gets the answer
+            except DatabaseError as exc:  # spooled; the visitor still gets the answer
                 log.error("exchange %s not written to the database: %s", reply.reply_id, exc)
         return reply
 
     def feedback(self, reply_id: str, rating: str, comment: str | None = None) -> None:
         """Record a visitor's rating of a reply (InputError for an unknown reply)."""
-        if self.logstore is None:
-            raise LogStoreError("no log store configured; feedback is not recorded")
-        self.logstore.record_feedback(reply_id, rating, comment)
+        if self.recorder is None:
+            raise DatabaseError("no log store configured; feedback is not recorded")
+        self.recorder.record_feedback(reply_id, rating, comment)
 
     def validate_message(self, message: object) -> str:
         if not isinstance(message, str):

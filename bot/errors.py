@@ -21,8 +21,9 @@ class InputError(BotError):
     """A visitor message or request is unusable (empty, too long, not text)."""
 
 
-class LogStoreError(BotError):
-    """The conversation log could not be read or written."""
+class DatabaseError(BotError):
+    """The back office's database (the conversation log, operators, jobs, ...) could not
+    be read or written."""
 
 
 class UnknownReplyError(InputError):

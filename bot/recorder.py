@@ -1,5 +1,5 @@
 """How the core records what it answered: a protocol. The back office implements it
-(backoffice.logstore.LogStore, a database); the core never imports a database layer."""
+(backoffice.conversations.ConversationLog, a database); the core never imports a database layer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bot.models import Reply
 class ExchangeRecorder(Protocol):
     def record_exchange(self, question: str, reply: Reply, channel: str,
                         latency_ms: float) -> None:
-        """Keep one exchange; raise bot.errors.LogStoreError if it could not be kept
+        """Keep one exchange; raise bot.errors.DatabaseError if it could not be kept
         (after keeping it somewhere safe to retry)."""
         ...
 

@@ -31,6 +31,17 @@ def _settings(corpus: Path | None, index: Path | None, model: str | None = None)
     return Settings().model_copy(update=overrides)
 
 
+def _office(settings: Settings):
+    """The back office the settings name (its database opened and migrated)."""
+    from backoffice.office import BackOffice
+
+    try:
+        return BackOffice.open(settings)
+    except BotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 def _load_bot(settings: Settings):
     from bot.core import Bot
 
@@ -222,11 +233,9 @@ def log_purge(days: Annotated[int | None, typer.Option(
         index: IndexOpt = None) -> None:
     """Delete logged exchanges (and their ratings) older than the retention period; run it
     daily, e.g. from cron."""
-    from backoffice.logstore import LogStore
-
     settings = _settings(None, index)
     try:
-        removed = LogStore(settings.log_database_url()).purge(days or settings.retention_days)
+        removed = _office(settings).conversations.purge(days or settings.retention_days)
     except BotError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -250,12 +259,8 @@ def admin_create_user(username: str, index: IndexOpt = None,
                           "answers, phrasings, synonyms, batch tests) or reviewer "
                           "(conversations, review, test screen)")] = "admin") -> None:
     """Create an operator who can log in to /admin (or --reset a password)."""
-    from backoffice.logstore import LogStore
-    from backoffice.operators import OperatorStore
-
-    settings = _settings(None, index)
     try:
-        store = OperatorStore(LogStore(settings.log_database_url()))
+        store = _office(_settings(None, index)).operators
         if reset:
             store.set_password(username, password)
         else:
@@ -272,10 +277,7 @@ app.add_typer(apikey_app, name="apikey")
 
 
 def _api_keys(index: Path | None):
-    from backoffice.apikeys import ApiKeyStore
-    from backoffice.logstore import LogStore
-
-    return ApiKeyStore(LogStore(_settings(None, index).log_database_url()))
+    return _office(_settings(None, index)).api_keys
 
 
 @apikey_app.command("create")
@@ -321,13 +323,9 @@ app.add_typer(docs_app, name="docs")
 
 
 def _knowledge(corpus: Path | None, index: Path | None):
-    from backoffice.documents import DocumentStore
-    from backoffice.jobs import JobQueue
-    from backoffice.logstore import LogStore
-
     settings = _settings(corpus, index)
-    store = LogStore(settings.log_database_url())
-    return settings, DocumentStore(store, settings.corpus_dir), JobQueue(store)
+    office = _office(settings)
+    return settings, office.documents, office.jobs
 
 
 @docs_app.command("add")
@@ -397,15 +395,15 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Run the queued job
 
 
 def _run_jobs(settings: Settings, once: bool) -> None:
-    from backoffice.service import load_bot
+    from backoffice.house import open_house
     from backoffice.worker import IndexWorker
 
     try:
-        bot = load_bot(settings, builds_here=True)
+        house = open_house(settings, builds_here=True)
     except BotError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    runner = IndexWorker(bot, bot.logstore)
+    runner = IndexWorker(house.bot, house.office)
     if not once:
         typer.echo(f"worker {runner.name}: waiting for jobs")
         runner.run_forever()

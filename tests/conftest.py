@@ -80,7 +80,8 @@ def make_settings(tmp_path, cache_dir):
 def own_seed_bot(tmp_path_factory, cache_dir, embedder):
     """Makes a bot of the module's own over a copy of the seed corpus (plus any Q&A entries
     given), with a SQLite conversation log: for tests that add to or change the corpus."""
-    from backoffice.logstore import LogStore
+    from backoffice.conversations import ConversationLog
+    from backoffice.database import Database
     from bot.config import Settings
     from bot.core import Bot
 
@@ -95,7 +96,7 @@ def own_seed_bot(tmp_path_factory, cache_dir, embedder):
         settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache_dir,
                             **settings_overrides)
         return Bot.load(settings=settings, embedder=embedder,
-                        logstore=LogStore(f"sqlite:///{index}/conversations.sqlite"))
+                        recorder=ConversationLog(Database(f"sqlite:///{index}/conversations.sqlite")))
 
     return make
 
@@ -105,7 +106,8 @@ def own_corpus_bot(make_settings, embedder, tmp_path):
     """Makes a bot over the test's own copy of the seed corpus whose conversation log (and
     the back office's tables) is in `url`, SQLite in the test's folder by default: for
     tests that change the knowledge base."""
-    from backoffice.logstore import LogStore
+    from backoffice.conversations import ConversationLog
+    from backoffice.database import Database
     from bot.core import Bot
 
     def make(url: str | None = None):
@@ -113,12 +115,24 @@ def own_corpus_bot(make_settings, embedder, tmp_path):
         shutil.copytree(SEED_CORPUS, corpus)
         url = url or f"sqlite:///{tmp_path}/log.sqlite"
         return Bot.load(settings=make_settings(corpus, database_url=url), embedder=embedder,
-                        logstore=LogStore(url))
+                        recorder=ConversationLog(Database(url)))
 
     return make
 
 
 CONSOLE_PASSWORD = "a long password 1"
+
+
+def office_of(bot):
+    """The back office over the conversation log a test's bot records into (the tests
+    build the two together, as backoffice.house does); None for a bot without one."""
+    from backoffice.office import BackOffice
+
+    log = bot.recorder
+    log = getattr(log, "inner", log)  # under the app's counting recorder (web.metrics)
+    if log is None:  # a bot that keeps no log: no back office either
+        return None
+    return BackOffice(log, bot.settings.corpus_dir, bot.settings.job_stale_seconds)
 
 
 @contextmanager
@@ -127,25 +141,25 @@ def console_for(bot, **roles: str):
     role (name=role) whose password is CONSOLE_PASSWORD."""
     from fastapi.testclient import TestClient
 
-    from backoffice.operators import OperatorStore
     from web.app import create_app
 
-    operators = OperatorStore(getattr(bot.logstore, "inner", bot.logstore))
+    office = office_of(bot)
     for name, role in roles.items():
-        operators.create_user(name, CONSOLE_PASSWORD, role)
+        office.operators.create_user(name, CONSOLE_PASSWORD, role)
     settings = bot.settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=bot)) as client:
+    with TestClient(create_app(settings, bot=bot, office=office)) as client:
         yield client
 
 
 @pytest.fixture
 def web_bot(seed_bot, seed_settings, tmp_path):
     """The seed bot as the web service runs it: its own sessions and a fresh SQLite log."""
-    from backoffice.logstore import LogStore
+    from backoffice.conversations import ConversationLog
+    from backoffice.database import Database
     from bot.core import Bot
 
     return Bot(seed_bot.retriever, seed_settings,
-               logstore=LogStore(f"sqlite:///{tmp_path}/conversations.sqlite"))
+               recorder=ConversationLog(Database(f"sqlite:///{tmp_path}/conversations.sqlite")))
 
 
 def form_csrf(html: str) -> str:

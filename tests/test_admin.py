@@ -12,10 +12,11 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from backoffice.logstore import LogStore
+from backoffice.conversations import ConversationLog
+from backoffice.database import Database
 from backoffice.operators import MAX_FAILURES, OperatorStore
 from bot.core import Bot
-from tests.conftest import console_login, form_csrf
+from tests.conftest import console_login, form_csrf, office_of
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -26,11 +27,11 @@ XSS_QUESTION = '<script>alert("x")</script><img src=x onerror=alert(1)> 腰痛'
 def console(request, seed_bot, seed_settings, tmp_path):
     url = (f"sqlite:///{tmp_path}/log.sqlite" if request.param == "sqlite"
            else request.getfixturevalue("fresh_postgres_url"))
-    logstore = LogStore(url)
-    OperatorStore(logstore).create_user("alice", PASSWORD)
-    bot = Bot(seed_bot.retriever, seed_settings, logstore=logstore)
+    log = ConversationLog(Database(url))
+    OperatorStore(log.database).create_user("alice", PASSWORD)
+    bot = Bot(seed_bot.retriever, seed_settings, recorder=log)
     settings = seed_settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=bot)) as client:
+    with TestClient(create_app(settings, bot=bot, office=office_of(bot))) as client:
         for question in ("确诊脑膜瘤以后要怎么随访", "护照丢了怎么补办", XSS_QUESTION,
                          "my phone is 13812345678, what is sciatica?"):
             assert client.post("/api/chat", json={"message": question}).status_code == 200
@@ -154,7 +155,7 @@ def test_exports_carry_the_filtered_exchanges_with_passages(console):
 
 
 def test_create_user_validates(console):
-    store = OperatorStore(console.app.state.bot.logstore)
+    store = OperatorStore(office_of(console.app.state.bot).database)
     from bot.errors import InputError
 
     with pytest.raises(InputError, match="exists"):

@@ -8,13 +8,14 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import office_of
 from web.app import create_app
 
 
 @pytest.fixture
 def client(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=web_bot)) as c:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot))) as c:
         yield c
 
 
@@ -99,7 +100,7 @@ def test_urgent_reply_carries_the_alert_separately(client):
 
 def test_exchanges_are_logged(client, web_bot):
     body = client.post("/api/chat", json={"message": "脑膜瘤是良性的吗"}).json()
-    logged = web_bot.logstore.exchange(body["reply_id"])
+    logged = office_of(web_bot).conversations.exchange(body["reply_id"])
     assert logged["question"] == "脑膜瘤是良性的吗" and logged["channel"] == "web"
     assert logged["kind"] == body["kind"] and logged["reply"]["passages"] == body["passages"]
 
@@ -111,7 +112,7 @@ def test_feedback_is_recorded_and_latest_counts(client, web_bot):
     response = client.post("/api/feedback", json={"reply_id": reply_id, "rating": "down",
                                                    "comment": "没有说到我的情况"})
     assert response.status_code == 204
-    ratings = web_bot.logstore.feedback_for(reply_id)
+    ratings = office_of(web_bot).conversations.feedback_for(reply_id)
     assert [r.rating for r in ratings] == ["up", "down"]
     assert ratings[-1].comment == "没有说到我的情况"
 
@@ -162,7 +163,7 @@ def test_chunked_huge_body_is_413(client):
 
 def test_slow_answers_time_out_with_504(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"request_timeout_seconds": 0.0005})
-    with TestClient(create_app(settings, bot=web_bot)) as c:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot))) as c:
         response = c.post("/api/chat", json={"message": "腰椎间盘突出能自愈吗"})
     assert response.status_code == 504 and "try again" in response.json()["detail"]
 
@@ -171,7 +172,7 @@ def test_rate_limit_per_client_with_retry_after(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"rate_limit_per_minute": 3,
                                                 "trust_proxy_headers": True})
     # From a trusted proxy (loopback by default), the forwarded address is the client.
-    with TestClient(create_app(settings, bot=web_bot), client=("127.0.0.1", 50000)) as c:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot)), client=("127.0.0.1", 50000)) as c:
         first = {"x-forwarded-for": "203.0.113.7"}
         codes = [c.post("/api/chat", json={"message": "你好"}, headers=first).status_code
                  for _ in range(4)]
@@ -188,11 +189,11 @@ def test_rate_limit_per_client_with_retry_after(web_bot, seed_settings):
 def test_rate_limit_in_redis_is_shared_by_workers(web_bot, seed_settings, redis_prefix):
     import redis
 
-    from tests.conftest import REDIS_URL
+    from tests.conftest import REDIS_URL, office_of
     from web.ratelimit import RedisWindowLimiter
 
     settings = seed_settings.model_copy(update={"rate_limit_per_minute": 2})
-    apps = [create_app(settings, bot=web_bot) for _ in range(2)]
+    apps = [create_app(settings, bot=web_bot, office=office_of(web_bot)) for _ in range(2)]
     for app in apps:  # two workers, one counter
         app.state.rate_limiter = RedisWindowLimiter(REDIS_URL, 2, prefix=redis_prefix)
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
@@ -207,7 +208,7 @@ def test_rate_limit_in_redis_is_shared_by_workers(web_bot, seed_settings, redis_
 
 def test_cors_allows_configured_origins_only(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"allowed_origins": "https://clinic.example"})
-    with TestClient(create_app(settings, bot=web_bot)) as c:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot))) as c:
         preflight = c.options("/api/chat", headers={
             "origin": "https://clinic.example", "access-control-request-method": "POST",
             "access-control-request-headers": "content-type"})

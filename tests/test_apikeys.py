@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backoffice.apikeys import ApiKeyStore
-from backoffice.logstore import api_keys
+from backoffice.database import api_keys
 from backoffice.operators import OperatorStore
 from bot.errors import InputError
-from tests.conftest import CONSOLE_PASSWORD, console_login, form_csrf
+from tests.conftest import CONSOLE_PASSWORD, console_login, form_csrf, office_of
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,12 +27,13 @@ QUESTION = {"message": "腰椎间盘突出有什么典型症状"}
 
 @pytest.fixture
 def store(web_bot) -> ApiKeyStore:
-    return ApiKeyStore(web_bot.logstore)
+    return ApiKeyStore(office_of(web_bot).database)
 
 
 def _client(web_bot, **settings):
     merged = {"rate_limit_per_minute": 100, **settings}
-    return TestClient(create_app(web_bot.settings.model_copy(update=merged), bot=web_bot))
+    return TestClient(create_app(web_bot.settings.model_copy(update=merged), bot=web_bot,
+                                 office=office_of(web_bot)))
 
 
 def _bearer(secret: str) -> dict[str, str]:
@@ -42,7 +43,7 @@ def _bearer(secret: str) -> dict[str, str]:
 def test_a_key_is_kept_only_as_its_hash(store, web_bot):
     key, secret = store.create("partner clinic", 60, "admin1")
     assert re.fullmatch(r"fbk_[0-9a-f]{10}_[A-Za-z0-9_-]{43}", secret)
-    with web_bot.logstore.engine.connect() as conn:
+    with office_of(web_bot).database.engine.connect() as conn:
         row = conn.execute(select(api_keys)).one()
     assert secret not in " ".join(str(v) for v in row) and row.prefix in secret
     assert store.verify(secret).id == key.id
@@ -108,7 +109,7 @@ def test_required_keys_leave_the_widget_alone(store, web_bot):
 
 
 def test_admins_create_and_revoke_keys_in_the_console(web_bot):
-    operators = OperatorStore(web_bot.logstore)
+    operators = OperatorStore(office_of(web_bot).database)
     operators.create_user("admin1", CONSOLE_PASSWORD, "admin")
     operators.create_user("editor1", CONSOLE_PASSWORD, "editor")
     with _client(web_bot) as client:
@@ -125,7 +126,7 @@ def test_admins_create_and_revoke_keys_in_the_console(web_bot):
             == 200
         listing = client.get("/admin/keys").text
         assert secret not in listing and "partner" in listing and "active" in listing
-        key_id = ApiKeyStore(web_bot.logstore).list()[0].id
+        key_id = ApiKeyStore(office_of(web_bot).database).list()[0].id
         revoked = client.post(f"/admin/keys/{key_id}/revoke",
                               data={"csrf_token": form_csrf(listing)})
         assert revoked.status_code == 200 and "revoked" in revoked.text

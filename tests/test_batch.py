@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from backoffice.batch import BatchStore
-from backoffice.logstore import exchanges
+from backoffice.database import exchanges
 from bot.errors import InputError
 from bot.evaluation import parse_questions
 from tests.conftest import CONSOLE_PASSWORD as PASSWORD
-from tests.conftest import console_for, console_login, form_csrf
+from tests.conftest import console_for, console_login, form_csrf, office_of
 
 ROOT = Path(__file__).resolve().parent.parent
 ITEMS = [
@@ -58,7 +58,7 @@ def _run(client, name: str, body: str) -> dict:
     sent = client.post("/admin/batch", data={"csrf_token": token},
                        files={"file": (name, body.encode())}, follow_redirects=False)
     assert sent.status_code == 303
-    store = BatchStore(client.bot.logstore)
+    store = BatchStore(office_of(client.bot).database)
     run_id = store.recent(1)[0].id
     deadline = time.monotonic() + 120
     while (run := store.get(run_id)).results is None:
@@ -85,7 +85,7 @@ def test_a_batch_runs_in_the_background_and_shows_what_changed(console):
     exported = console.get(f"/admin/batch/{second['run'].id}/results.csv")
     assert exported.status_code == 200 and "now fails" in exported.text
     # The batch's questions are not visitors': nothing was logged.
-    with console.bot.logstore.engine.connect() as conn:
+    with office_of(console.bot).database.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(exchanges)).scalar_one() == 0
 
 

@@ -15,6 +15,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 
 from tests.browser import TIMEOUT_MS, QuietHandler, Widget, free_port, shot, start_uvicorn
+from tests.conftest import office_of
 
 XSS_ENTRY = {
     "id": "xss-1",
@@ -36,7 +37,7 @@ def live(own_seed_bot, tmp_path_factory):
     bot = own_seed_bot("browser", [XSS_ENTRY], rate_limit_per_minute=0,
                        allowed_origins=site_origin)
     settings = bot.settings
-    app = create_app(settings, bot=bot)
+    app = create_app(settings, bot=bot, office=office_of(bot))
     server = start_uvicorn(app, bot_port)
 
     site = tmp_path_factory.mktemp("other-site")
@@ -130,7 +131,7 @@ def test_thumbs_down_is_recorded(live, page):
         down.click()
     assert response.value.status == 204
     widget.last_reply().locator(".rate button[data-rating=down][aria-pressed=true]").wait_for()
-    ratings = live["bot"].logstore.feedback_for(reply["reply_id"])
+    ratings = office_of(live["bot"]).conversations.feedback_for(reply["reply_id"])
     assert [r.rating for r in ratings] == ["down"]
     shot(page, "07-feedback")
 

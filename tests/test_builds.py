@@ -13,12 +13,13 @@ from sqlalchemy import func, select, update
 from backoffice import builds
 from backoffice.builds import BuildFollower, BuildStore, catch_up, publish_served
 from backoffice.curation import CuratedStore, CuratedText
+from backoffice.database import Database, index_build_parts, index_builds
+from backoffice.house import open_house
 from backoffice.jobs import JobQueue
-from backoffice.logstore import LogStore, index_build_parts, index_builds
-from backoffice.service import load_bot
 from backoffice.worker import IndexWorker
 from bot.errors import IndexStoreError
 from bot.index import current_build_id
+from tests.conftest import office_of
 
 ANSWER = "腱鞘炎多与手腕反复用力有关，应减少劳损并请医生评估。"
 QUESTION = "腱鞘炎是怎么引起的"
@@ -45,12 +46,12 @@ def _replica_settings(worker_bot, tmp_path, name: str):
 
 
 def test_a_published_build_is_served_by_a_replica_as_built(worker_bot, tmp_path):
-    store = BuildStore(worker_bot.logstore)
+    store = BuildStore(office_of(worker_bot).database)
     published = publish_served(worker_bot, store, "worker")
     assert published is not None and published.build_id == worker_bot.retriever.index.path.name
     assert publish_served(worker_bot, store, "worker") is None  # the newest already
 
-    replica = load_bot(_replica_settings(worker_bot, tmp_path, "replica"))
+    replica = open_house(_replica_settings(worker_bot, tmp_path, "replica")).bot
     assert current_build_id(replica.settings.index_dir) == published.build_id
     assert replica.retriever.index.path != worker_bot.retriever.index.path  # its own copy
     question = "腰椎间盘突出有什么典型症状"
@@ -61,28 +62,28 @@ def test_a_published_build_is_served_by_a_replica_as_built(worker_bot, tmp_path)
 def test_a_replica_started_before_any_build_waits_for_the_first(worker_bot, tmp_path):
     settings = _replica_settings(worker_bot, tmp_path, "early")
     loaded: list = []
-    starting = threading.Thread(target=lambda: loaded.append(load_bot(settings)))
+    starting = threading.Thread(target=lambda: loaded.append(open_house(settings).bot))
     starting.start()
     time.sleep(1.0)
     assert not loaded and current_build_id(settings.index_dir) is None  # waiting
-    publish_served(worker_bot, BuildStore(worker_bot.logstore), "worker")
+    publish_served(worker_bot, BuildStore(office_of(worker_bot).database), "worker")
     starting.join(timeout=30)
     assert loaded and loaded[0].ask("脑膜瘤是良性的吗").kind == "answer"
 
 
 def test_a_new_build_reaches_a_running_replica(worker_bot, tmp_path):
-    store = BuildStore(worker_bot.logstore)
+    store = BuildStore(office_of(worker_bot).database)
     publish_served(worker_bot, store, "worker")
-    replica = load_bot(_replica_settings(worker_bot, tmp_path, "running"))
+    replica = open_house(_replica_settings(worker_bot, tmp_path, "running")).bot
     follower = BuildFollower(replica, store)
     assert follower.sync_once() is False  # nothing new
     assert replica.ask(QUESTION).kind == "fallback"
 
-    CuratedStore(worker_bot.logstore, worker_bot.settings.corpus_dir).add(
+    CuratedStore(office_of(worker_bot).database, worker_bot.settings.corpus_dir).add(
         CuratedText(question_zh=QUESTION, answer_zh=ANSWER), "editor1")
-    job = JobQueue(worker_bot.logstore).enqueue("editor1")
-    assert IndexWorker(worker_bot, worker_bot.logstore).run_once().status == "done"
-    done = JobQueue(worker_bot.logstore).get(job.id)
+    job = JobQueue(office_of(worker_bot).database).enqueue("editor1")
+    assert IndexWorker(worker_bot, office_of(worker_bot)).run_once().status == "done"
+    done = JobQueue(office_of(worker_bot).database).get(job.id)
     assert done.build_id == worker_bot.retriever.index.path.name
     assert store.latest().build_id == done.build_id  # the worker published it
 
@@ -92,13 +93,13 @@ def test_a_new_build_reaches_a_running_replica(worker_bot, tmp_path):
 
 
 def test_a_damaged_download_is_refused_and_the_old_build_stays(worker_bot, tmp_path):
-    store = BuildStore(worker_bot.logstore)
+    store = BuildStore(office_of(worker_bot).database)
     first = publish_served(worker_bot, store, "worker")
-    replica = load_bot(_replica_settings(worker_bot, tmp_path, "careful"))
+    replica = open_house(_replica_settings(worker_bot, tmp_path, "careful")).bot
     worker_bot.reindex()  # a new build (same corpus), published, then damaged in transit
     second = publish_served(worker_bot, store, "worker")
     assert second.build_id != first.build_id
-    with worker_bot.logstore.engine.begin() as conn:
+    with office_of(worker_bot).database.engine.begin() as conn:
         conn.execute(update(index_build_parts).where(
             index_build_parts.c.build_id == second.build_id,
             index_build_parts.c.seq == 0).values(data=b"not the build"))
@@ -111,12 +112,12 @@ def test_a_damaged_download_is_refused_and_the_old_build_stays(worker_bot, tmp_p
 
 def test_old_published_builds_are_pruned(worker_bot, monkeypatch):
     monkeypatch.setattr(builds, "KEEP_PUBLISHED", 2)
-    store = BuildStore(worker_bot.logstore)
+    store = BuildStore(office_of(worker_bot).database)
     ids = []
     for _ in range(3):
         worker_bot.reindex()
         ids.append(store.publish(worker_bot.retriever.index.path, "worker").build_id)
-    engine = worker_bot.logstore.engine
+    engine = office_of(worker_bot).database.engine
     with engine.connect() as conn:
         kept = conn.execute(select(index_builds.c.build_id)).scalars().all()
         orphans = conn.execute(select(func.count()).select_from(index_build_parts).where(
@@ -127,8 +128,8 @@ def test_old_published_builds_are_pruned(worker_bot, monkeypatch):
 
 def test_the_database_as_a_late_replica_finds_it(tmp_path, worker_bot):
     """A replica process started much later against a database that has a build."""
-    publish_served(worker_bot, BuildStore(worker_bot.logstore), "worker")
+    publish_served(worker_bot, BuildStore(office_of(worker_bot).database), "worker")
     url = worker_bot.settings.database_url
-    late = BuildStore(LogStore(url))  # a new connection, as another process has
+    late = BuildStore(Database(url))  # a new connection, as another process has
     assert catch_up(late, tmp_path / "late-index")
     assert current_build_id(tmp_path / "late-index") == worker_bot.retriever.index.path.name

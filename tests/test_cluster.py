@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from backoffice.logstore import LogStore, exchanges
+from backoffice.conversations import ConversationLog
+from backoffice.database import Database, exchanges
 from backoffice.operators import OperatorStore
 from tests.conftest import console_login, form_csrf
 
@@ -103,8 +104,8 @@ def cluster(tmp_path_factory):
     from tests.conftest import _throwaway_database
 
     with _throwaway_database() as url:
-        LogStore(url)  # the schema, and an operator to curate with
-        OperatorStore(LogStore(url)).create_user("editor1", PASSWORD, "editor")
+        ConversationLog(Database(url))  # the schema, and an operator to curate with
+        OperatorStore(Database(url)).create_user("editor1", PASSWORD, "editor")
         running = Cluster(tmp_path_factory.mktemp("cluster"), url)
         try:
             running.script("up")

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.browser import Widget, free_port, shot, start_uvicorn
+from tests.conftest import office_of
 
 PASSWORD = "correct horse battery"
 UNANSWERED = ["带状疱疹会传染吗", "带状疱疹会传染吗？", "带状疱疹会传染吗", "带状疱疹会不会传染给家人",
@@ -23,10 +24,10 @@ def console_server(own_seed_bot):
     from web.app import create_app
 
     bot = own_seed_bot("console", rate_limit_per_minute=0)
-    OperatorStore(bot.logstore).create_user("operator", PASSWORD)
+    OperatorStore(office_of(bot).database).create_user("operator", PASSWORD)
     settings = bot.settings
     port = free_port()
-    server = start_uvicorn(create_app(settings, bot=bot), port)
+    server = start_uvicorn(create_app(settings, bot=bot, office=office_of(bot)), port)
     url = f"http://127.0.0.1:{port}"
     with httpx.Client(base_url=url, timeout=30) as client:  # visitors' questions
         for question in [*UNANSWERED, "确诊脑膜瘤以后要怎么随访", "腰椎间盘突出需要做手术吗",

@@ -7,16 +7,17 @@ import uuid
 
 import pytest
 
-from backoffice.logstore import LogStore
-from bot.errors import InputError, LogStoreError
+from backoffice.conversations import ConversationLog
+from backoffice.database import Database
+from bot.errors import DatabaseError, InputError
 from bot.models import Passage, Reply
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
     if request.param == "sqlite":
-        return LogStore(f"sqlite:///{tmp_path}/log.sqlite")
-    return LogStore(request.getfixturevalue("postgres_url"))
+        return ConversationLog(Database(f"sqlite:///{tmp_path}/log.sqlite"))
+    return ConversationLog(Database(request.getfixturevalue("postgres_url")))
 
 
 def _reply(kind="answer", score=0.8) -> Reply:
@@ -28,7 +29,7 @@ def _reply(kind="answer", score=0.8) -> Reply:
 
 def test_a_sqlite_log_in_a_directory_not_yet_made_is_created(tmp_path):
     # The default log lives in the index directory, which a first start has not built yet.
-    store = LogStore(f"sqlite:///{tmp_path}/new-index/conversations.sqlite")
+    store = ConversationLog(Database(f"sqlite:///{tmp_path}/new-index/conversations.sqlite"))
     reply = _reply()
     store.record_exchange("腰痛怎么办", reply, "web")
     assert store.exchange(reply.reply_id)["question"] == "腰痛怎么办"
@@ -82,8 +83,8 @@ def test_concurrent_writers_lose_nothing(store):
 
 
 def test_unreachable_database_is_a_clear_error():
-    with pytest.raises(LogStoreError, match="unavailable"):
-        LogStore("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(DatabaseError, match="unavailable"):
+        ConversationLog(Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
 
 
 def test_migrations_make_the_schema_from_empty(store):
@@ -98,7 +99,7 @@ def test_migrations_make_the_schema_from_empty(store):
     assert {"latency_ms", "reviewed", "question", "reply"} <= columns
     assert {"documents", "jobs", "audit", "curated", "operators", "guidance", "index_builds",
             "index_build_parts", "api_keys"} <= tables and "role" in roles
-    LogStore(store.url)  # opening again finds it up to date
+    Database(store.database.url)  # opening again finds it up to date
 
 
 def test_a_log_from_before_migrations_is_upgraded_in_place(tmp_path):
@@ -118,7 +119,7 @@ def test_a_log_from_before_migrations_is_upgraded_in_place(tmp_path):
         conn.execute(text("INSERT INTO exchanges VALUES ('old1', 's', '2026-01-01 00:00:00', "
                           "'web', 'zh', 'answer', '旧问题', 0.5, '{}')"))
     old.dispose()
-    store = LogStore(url)
+    store = ConversationLog(Database(url))
     assert store.exchange("old1")["question"] == "旧问题"
     reply = _reply()
     store.record_exchange("新问题", reply, "web", latency_ms=12.5)
@@ -140,7 +141,7 @@ def test_retention_purge_removes_only_old_exchanges_and_their_ratings(store):
 
     from sqlalchemy import update
 
-    from backoffice.logstore import exchanges
+    from backoffice.database import exchanges
 
     old, recent = _reply(), _reply()
     for reply in (old, recent):
@@ -164,7 +165,7 @@ def test_an_exchange_the_database_refuses_is_spooled_and_replayed(store, tmp_pat
     with store.engine.begin() as conn:  # the table is away: every insert fails
         conn.execute(text("ALTER TABLE exchanges RENAME TO exchanges_away"))
     try:
-        with pytest.raises(LogStoreError):
+        with pytest.raises(DatabaseError):
             store.record_exchange("在吗 13812345678", first, "web")
     finally:
         with store.engine.begin() as conn:
@@ -178,7 +179,7 @@ def test_an_exchange_the_database_refuses_is_spooled_and_replayed(store, tmp_pat
 
 
 def _write_from_process(url: str, prefix: str, count: int) -> None:
-    store = LogStore(url)
+    store = ConversationLog(Database(url))
     for number in range(count):
         reply = _reply().model_copy(update={"reply_id": f"{prefix}-{number}"})
         store.record_exchange("多进程", reply, "web")
@@ -189,10 +190,11 @@ def test_concurrent_processes_lose_and_duplicate_nothing(store):
 
     from sqlalchemy import func, select
 
-    from backoffice.logstore import exchanges
+    from backoffice.database import exchanges
 
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_write_from_process, args=(store.url, f"p{n}", 30))
+    workers = [context.Process(target=_write_from_process,
+                               args=(store.database.url, f"p{n}", 30))
                for n in range(4)]
     for worker in workers:
         worker.start()

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from backoffice.operators import OperatorStore
 from bot.core import Bot
-from tests.conftest import console_login, form_csrf
+from tests.conftest import console_login, form_csrf, office_of
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -23,13 +23,13 @@ SHINGLES_ANSWER = "带状疱疹本身不会像感冒一样通过空气传染，�
 @pytest.fixture(scope="module")
 def curation_bot(own_seed_bot):
     bot = own_seed_bot("curation", rate_limit_per_minute=0)
-    OperatorStore(bot.logstore).create_user("carol", PASSWORD)
+    OperatorStore(office_of(bot).database).create_user("carol", PASSWORD)
     return bot
 
 
 @pytest.fixture
 def client(curation_bot):
-    with TestClient(create_app(curation_bot.settings, bot=curation_bot)) as c:
+    with TestClient(create_app(curation_bot.settings, bot=curation_bot, office=office_of(curation_bot))) as c:
         assert console_login(c, "carol", PASSWORD).status_code == 303
         yield c
 
@@ -148,8 +148,8 @@ def test_a_failed_rebuild_is_reported_and_the_bot_keeps_answering(curation_bot, 
     not_a_directory.write_text("x")
     settings = curation_bot.settings.model_copy(update={"index_dir": not_a_directory,
                                                         "client_salt": "test salt"})
-    broken = Bot(curation_bot.retriever, settings, logstore=curation_bot.logstore)
-    with TestClient(create_app(settings, bot=broken)) as c:
+    broken = Bot(curation_bot.retriever, settings, recorder=curation_bot.recorder)
+    with TestClient(create_app(settings, bot=broken, office=office_of(broken))) as c:
         assert console_login(c, "carol", PASSWORD).status_code == 303
         page = c.get("/admin/curated").text
         response = c.post("/admin/curated", data={

@@ -101,7 +101,7 @@ def test_a_non_editable_install_carries_every_file(tmp_path):
     import sys
     import zipfile
 
-    for name in ("pyproject.toml", "README.md", "bot", "web", "backoffice"):
+    for name in ("pyproject.toml", "README.md", "faqbot", "bot", "web", "backoffice"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
@@ -110,7 +110,8 @@ def test_a_non_editable_install_carries_every_file(tmp_path):
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("faqbot-*.whl")
     inside = set(zipfile.ZipFile(wheel).namelist())
-    tracked = subprocess.run(["git", "ls-files", "bot", "web", "backoffice"], cwd=ROOT,
+    tracked = subprocess.run(["git", "ls-files", "faqbot", "bot", "web", "backoffice"],
+                             cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
     missing = sorted(f for f in tracked if f not in inside)
     assert tracked and not missing, f"not installed by pip install .: {missing}"

@@ -15,7 +15,7 @@ from backoffice.guidance import GuidanceStore
 from backoffice.jobs import JobQueue
 from backoffice.worker import IndexWorker
 from tests.conftest import CONSOLE_PASSWORD as PASSWORD
-from tests.conftest import console_for, console_login, form_csrf
+from tests.conftest import console_for, console_login, form_csrf, office_of
 
 ROOT = Path(__file__).resolve().parent.parent
 UNANSWERED = "久坐办公室以后屁股发麻该做什么运动"
@@ -28,15 +28,15 @@ def bot(own_corpus_bot):
 
 
 def _build(bot) -> None:
-    JobQueue(bot.logstore).enqueue("ed")
-    assert IndexWorker(bot, bot.logstore).run_once().status == "done"
+    JobQueue(office_of(bot).database).enqueue("ed")
+    assert IndexWorker(bot, office_of(bot)).run_once().status == "done"
 
 
 def test_a_phrasing_and_a_negative_example_change_what_the_bot_does(bot):
     reply, explained = bot.try_out(UNANSWERED)
     assert reply.kind == "fallback" and explained.candidates
     chosen = explained.candidates[2]
-    store = GuidanceStore(bot.logstore, bot.settings.corpus_dir)
+    store = GuidanceStore(office_of(bot).database, bot.settings.corpus_dir)
     phrasing = store.add_phrasing(UNANSWERED, chosen.doc_id, chosen.quote, chosen.title, "ed")
     store.add_negative(ANSWERED, "ed")
     assert bot.ask(ANSWERED).kind == "answer"  # nothing changes before the build
@@ -55,10 +55,10 @@ def test_a_phrasing_and_a_negative_example_change_what_the_bot_does(bot):
 
 
 def test_try_out_changes_no_session_and_logs_nothing(bot):
-    before = len(bot.logstore.session_exchanges("test:preview"))
+    before = len(office_of(bot).conversations.session_exchanges("test:preview"))
     reply, explained = bot.try_out("要怎么缓解", previous="腰椎微创手术后腰酸是怎么回事")
     assert reply.kind == "answer" and explained.searched.startswith("腰椎微创手术后腰酸")
-    assert len(bot.logstore.session_exchanges("test:preview")) == before == 0
+    assert len(office_of(bot).conversations.session_exchanges("test:preview")) == before == 0
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from backoffice.operators import OperatorStore
 from bot.coverage import question_terms
 from bot.limits import LIMITS
 from tests.browser import free_port, start_uvicorn
-from tests.conftest import console_login, form_csrf
+from tests.conftest import console_login, form_csrf, office_of
 from web.app import create_app
 
 
@@ -30,7 +30,7 @@ def limited_server(web_bot, seed_settings):
     def start(**overrides) -> str:
         settings = seed_settings.model_copy(update={"rate_limit_per_minute": 3, **overrides})
         port = free_port()
-        servers.append(start_uvicorn(create_app(settings, bot=web_bot), port))
+        servers.append(start_uvicorn(create_app(settings, bot=web_bot, office=office_of(web_bot)), port))
         return f"http://127.0.0.1:{port}"
 
     yield start
@@ -77,7 +77,7 @@ def test_a_bad_trusted_proxy_setting_fails_at_start(seed_settings):
 @pytest.fixture
 def client(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=web_bot)) as c:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot))) as c:
         yield c
 
 
@@ -94,7 +94,7 @@ def test_lone_surrogates_get_422_not_500(client, path, payload):
 
 def test_the_schema_states_what_the_server_enforces(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"max_message_chars": 321})
-    with TestClient(create_app(settings, bot=web_bot)) as c:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot))) as c:
         spec = c.get("/openapi.json").json()
         chat = spec["components"]["schemas"]["ChatRequest"]["properties"]
         assert chat["message"]["maxLength"] == 321 and chat["message"]["minLength"] == 1
@@ -142,7 +142,7 @@ def _attempt(http, username: str, password: str, form: dict[str, str]) -> httpx.
 def test_logins_are_limited_per_client_and_per_user_name(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"login_attempts_per_minute": 4,
                                                 "trust_proxy_headers": True})
-    with TestClient(create_app(settings, bot=web_bot), client=("127.0.0.1", 1)) as c:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot)), client=("127.0.0.1", 1)) as c:
         form = _login_form(c)
         # One client trying many names: its own count stops it.
         codes = [_attempt(c, f"nobody{n}", "wrong password", form).status_code
@@ -163,7 +163,7 @@ def test_logins_are_limited_per_client_and_per_user_name(web_bot, seed_settings)
 def test_a_login_flood_is_answered_without_queueing_every_check(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"login_attempts_per_minute": 1000,
                                                 "password_checks": 1})
-    with TestClient(create_app(settings, bot=web_bot)) as c:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot))) as c:
         form = _login_form(c)
         codes: list[int] = []
 
@@ -184,8 +184,8 @@ def test_a_login_flood_is_answered_without_queueing_every_check(web_bot, seed_se
 
 def test_a_locked_account_answers_as_slowly_as_a_wrong_password(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"login_attempts_per_minute": 1000})
-    with TestClient(create_app(settings, bot=web_bot)) as c:
-        store = OperatorStore(web_bot.logstore)
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot))) as c:
+        store = OperatorStore(office_of(web_bot).database)
         store.create_user("timing-open", "a long password 1")
         store.create_user("timing-locked", "a long password 2")
         form = _login_form(c)

@@ -23,7 +23,7 @@ from bot.errors import InputError
 from bot.index import current_path
 from tests import documents
 from tests.conftest import CONSOLE_PASSWORD as PASSWORD
-from tests.conftest import console_for, console_login, form_csrf
+from tests.conftest import console_for, console_login, form_csrf, office_of
 from tests.test_formats import EN_PAGES, ZH_PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,8 +56,8 @@ def kb_bot(request, own_corpus_bot):
 
 
 def test_upload_build_live_and_delete(kb_bot, files):
-    store = DocumentStore(kb_bot.logstore, kb_bot.settings.corpus_dir)
-    queue = JobQueue(kb_bot.logstore)
+    store = DocumentStore(office_of(kb_bot).database, kb_bot.settings.corpus_dir)
+    queue = JobQueue(office_of(kb_bot).database)
     before = kb_bot.ask("梨状肌怎么拉伸")
     assert not any(p.doc_id.startswith("uploads/") for p in before.passages)
     leaflet = store.add(files["zh"].name, files["zh"].read_bytes(), "ed")
@@ -68,7 +68,7 @@ def test_upload_build_live_and_delete(kb_bot, files):
     assert [d.status for d in store.list()] == ["queued", "queued"]
     job = queue.enqueue("ed")
     assert queue.enqueue("ed").id == job.id  # one build waits, not one per upload
-    finished = IndexWorker(kb_bot, kb_bot.logstore).run_once()
+    finished = IndexWorker(kb_bot, office_of(kb_bot)).run_once()
     assert finished.status == "done" and finished.stage == "live"
     assert {d.status for d in store.list()} == {"live"}
     assert store.get(leaflet.id).passages > 0
@@ -78,16 +78,16 @@ def test_upload_build_live_and_delete(kb_bot, files):
     assert "limits bending" in belt.passages[0].text
     store.remove(leaflet.id, "ed")
     queue.enqueue("ed")
-    IndexWorker(kb_bot, kb_bot.logstore).run_once()
+    IndexWorker(kb_bot, office_of(kb_bot)).run_once()
     assert not any(c.doc_id.startswith(leaflet.doc_prefix)
                    for c in kb_bot.retriever.index.chunks)
-    actions = [r["action"] for r in AuditLog(kb_bot.logstore).recent()]
+    actions = [r["action"] for r in AuditLog(office_of(kb_bot).database).recent()]
     assert actions.count("document.add") == 2 and "document.remove" in actions
 
 
 def test_a_failed_build_keeps_the_index_and_can_be_retried(kb_bot, files):
-    store = DocumentStore(kb_bot.logstore, kb_bot.settings.corpus_dir)
-    queue = JobQueue(kb_bot.logstore)
+    store = DocumentStore(office_of(kb_bot).database, kb_bot.settings.corpus_dir)
+    queue = JobQueue(office_of(kb_bot).database)
     store.add(files["en"].name, files["en"].read_bytes(), "ed")
     serving = kb_bot.retriever.index.path
     job = queue.enqueue("ed")
@@ -97,7 +97,7 @@ def test_a_failed_build_keeps_the_index_and_can_be_retried(kb_bot, files):
     builds.rename(moved)
     builds.write_text("not a folder")
     try:
-        failed = IndexWorker(kb_bot, kb_bot.logstore).run_once()
+        failed = IndexWorker(kb_bot, office_of(kb_bot)).run_once()
     finally:
         builds.unlink()
         moved.rename(builds)
@@ -105,7 +105,7 @@ def test_a_failed_build_keeps_the_index_and_can_be_retried(kb_bot, files):
     assert kb_bot.retriever.index.path == serving
     assert store.list()[0].status == "failed"
     queue.retry(job.id, "ed")
-    assert IndexWorker(kb_bot, kb_bot.logstore).run_once().status == "done"
+    assert IndexWorker(kb_bot, office_of(kb_bot)).run_once().status == "done"
     assert store.list()[0].status == "live"
 
 
@@ -179,7 +179,7 @@ def test_the_cli_adds_lists_and_removes_with_the_same_code(kb_bot, files, tmp_pa
     assert "coccyx.pdf" in listed.stdout and "queued" in listed.stdout
     removed = _faqbot(env, "docs", "remove", "1", "--user", "ops")
     assert removed.returncode == 0 and "removed #1" in removed.stdout
-    assert DocumentStore(kb_bot.logstore, kb_bot.settings.corpus_dir).list() == []
+    assert DocumentStore(office_of(kb_bot).database, kb_bot.settings.corpus_dir).list() == []
 
 
 def _faqbot(env: dict[str, str], *args: str, **kw) -> subprocess.CompletedProcess:
@@ -199,14 +199,14 @@ def test_a_worker_killed_mid_build_leaves_the_old_index_and_the_job_completes(
     many.write_text("".join(
         f'{{"question": "Question {n} about exercise {n}?", "answer": "Exercise {n}: '
         f'{"stretch the hamstrings and rest " * 12}{n}."}}\n' for n in range(800)), "utf-8")
-    DocumentStore(bot.logstore, corpus).add(many.name, many.read_bytes(), "ed")
-    job = JobQueue(bot.logstore).enqueue("ed")
+    DocumentStore(office_of(bot).database, corpus).add(many.name, many.read_bytes(), "ed")
+    job = JobQueue(office_of(bot).database).enqueue("ed")
     env = dict(os.environ, FAQBOT_CORPUS_DIR=str(corpus),
                FAQBOT_INDEX_DIR=str(settings.index_dir), FAQBOT_DATABASE_URL=url,
                FAQBOT_CACHE_DIR=str(tmp_path / "own-cache"), FAQBOT_JOB_STALE_SECONDS="2")
     worker = subprocess.Popen([sys.executable, "-m", "faqbot", "worker"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    queue = JobQueue(bot.logstore)
+    queue = JobQueue(office_of(bot).database)
     deadline = time.monotonic() + 300
     while queue.get(job.id).stage != "embedding":
         assert time.monotonic() < deadline and worker.poll() is None
@@ -226,7 +226,7 @@ def test_a_worker_killed_mid_build_leaves_the_old_index_and_the_job_completes(
 
 
 def test_admins_manage_users_and_roles(console, kb_bot):
-    OperatorStore(kb_bot.logstore).create_user("boss", PASSWORD)  # admin by default
+    OperatorStore(office_of(kb_bot).database).create_user("boss", PASSWORD)  # admin by default
     console_login(console, "editor1", PASSWORD)
     assert console.get("/admin/users").status_code == 403
     console.cookies.clear()
@@ -246,7 +246,7 @@ def test_admins_manage_users_and_roles(console, kb_bot):
                                                              "role": "editor"},
                             follow_redirects=False)
     assert promoted.status_code == 303
-    roles = {u["username"]: u["role"] for u in OperatorStore(kb_bot.logstore).users()}
+    roles = {u["username"]: u["role"] for u in OperatorStore(office_of(kb_bot).database).users()}
     assert roles["newbie"] == "editor"
     assert console.post("/admin/users/boss/role", data={"csrf_token": token,
                                                        "role": "reviewer"}).status_code == 409

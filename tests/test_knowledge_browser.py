@@ -9,6 +9,7 @@ import pytest
 
 from tests import documents
 from tests.browser import TIMEOUT_MS, Widget, free_port, shot, start_uvicorn
+from tests.conftest import office_of
 from tests.test_formats import ZH_PAGES
 
 PASSWORD = "correct horse battery"
@@ -21,7 +22,7 @@ def kb_server(own_seed_bot, tmp_path_factory):
     from web.app import create_app
 
     bot = own_seed_bot("knowledge", rate_limit_per_minute=0)
-    operators = OperatorStore(bot.logstore)
+    operators = OperatorStore(office_of(bot).database)
     operators.create_user("editor", PASSWORD, "editor")
     operators.create_user("reviewer", PASSWORD, "reviewer")
     operators.create_user("boss", PASSWORD)
@@ -29,7 +30,7 @@ def kb_server(own_seed_bot, tmp_path_factory):
     leaflet = documents.pdf(folder / "piriformis.pdf", "梨状肌综合征患者手册", ZH_PAGES,
                             header="脊柱健康科普手册")
     port = free_port()
-    server = start_uvicorn(create_app(bot.settings, bot=bot), port)
+    server = start_uvicorn(create_app(bot.settings, bot=bot, office=office_of(bot)), port)
     yield f"http://127.0.0.1:{port}", leaflet
     server.should_exit = True
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import office_of
 from web.app import create_app
 from web.metrics import Metrics
 
@@ -25,7 +26,7 @@ def _metric(text: str, name: str, **labels: str) -> float:
 
 def test_ready_and_metrics(web_bot, seed_settings):
     settings = seed_settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, bot=web_bot)) as client:
+    with TestClient(create_app(settings, bot=web_bot, office=office_of(web_bot))) as client:
         assert client.get("/api/ready").json() == {"status": "ready"}
         before = client.get("/metrics").text
         client.post("/api/chat", json={"message": "确诊脑膜瘤以后要怎么随访"})

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from bot.answer import FALLBACK
 from bot.language import detect_lang
 from bot.safety import DISCLAIMER, GENERAL_DISCLAIMER
+from tests.conftest import office_of
 from web.app import create_app
 from web.channels import webhook
 from web.channels.webhook import signed_headers
@@ -47,7 +48,7 @@ def client(kinds_bot):
     settings = kinds_bot.settings.model_copy(update={"rate_limit_per_minute": 0})
     channels = {"wechat": WeChatSettings(wechat_accounts=[MP]),
                 "webhook": webhook.Settings(webhook_secret=SECRET)}
-    with TestClient(create_app(settings, bot=kinds_bot, channels=channels)) as c:
+    with TestClient(create_app(settings, bot=kinds_bot, office=office_of(kinds_bot), channels=channels)) as c:
         yield c
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.browser import free_port, start_uvicorn
+from tests.conftest import office_of
 from web.app import create_app
 
 EXAMPLES = 50  # per operation and phase: bounded, so the suite stays minutes long
@@ -17,7 +18,7 @@ EXAMPLES = 50  # per operation and phase: bounded, so the suite stays minutes lo
 def test_the_api_conforms_to_its_schema(web_bot, seed_settings, tmp_path):
     settings = seed_settings.model_copy(update={"rate_limit_per_minute": 0})
     port = free_port()
-    server = start_uvicorn(create_app(settings, bot=web_bot), port)
+    server = start_uvicorn(create_app(settings, bot=web_bot, office=office_of(web_bot)), port)
     try:
         run = subprocess.run(
             [str(Path(sys.executable).parent / "schemathesis"), "run",

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from bot.core import Bot
 from bot.models import Turn
 from bot.sessions import InMemorySessionStore, RedisSessionStore
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, office_of
 from web.app import create_app
 
 
@@ -49,7 +49,7 @@ def test_two_app_instances_share_a_conversation_through_redis(seed_bot, seed_set
     def instance():
         store = RedisSessionStore(REDIS_URL, prefix=redis_prefix)
         bot = Bot(seed_bot.retriever, seed_settings, sessions=store)
-        return TestClient(create_app(seed_settings, bot=bot)), store
+        return TestClient(create_app(seed_settings, bot=bot, office=office_of(bot))), store
 
     (a, store_a), (b, _) = instance(), instance()
     with a, b:

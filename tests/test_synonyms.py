@@ -16,7 +16,7 @@ from bot.language import stem
 from bot.lexicon import Lexicon
 from bot.synonyms import Synonyms
 from tests.conftest import CONSOLE_PASSWORD as PASSWORD
-from tests.conftest import console_for, console_login, form_csrf
+from tests.conftest import console_for, console_login, form_csrf, office_of
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = "LDH = 腰椎间盘突出 = herniated disc = slipped disc"
@@ -68,7 +68,7 @@ def test_a_group_saved_in_the_console_goes_live(console, bot):
         assert "腰椎间盘突出" in reply["passages"][0]["text"]
     exported = console.get("/admin/synonyms.csv")
     assert exported.text.lstrip("\ufeff").strip() == "LDH,腰椎间盘突出,herniated disc,slipped disc"
-    group_id = SynonymStore(bot.logstore, bot.settings.corpus_dir).groups()[0].id
+    group_id = SynonymStore(office_of(bot).database, bot.settings.corpus_dir).groups()[0].id
     removed = console.post(f"/admin/synonyms/{group_id}/delete", data={"csrf_token": token},
                            follow_redirects=False)
     assert removed.status_code == 303
@@ -82,7 +82,7 @@ def test_a_group_saved_in_the_console_goes_live(console, bot):
 
 
 def test_bad_groups_and_reviewers_are_refused(console, bot):
-    store = SynonymStore(bot.logstore, bot.settings.corpus_dir)
+    store = SynonymStore(office_of(bot).database, bot.settings.corpus_dir)
     with pytest.raises(InputError, match="two"):
         store.add("alone", "ed")
     with pytest.raises(InputError, match="UTF-8"):

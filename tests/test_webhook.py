@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.safety import DISCLAIMER
+from tests.conftest import office_of
 from web.app import create_app
 from web.channels import webhook
 from web.channels.webhook import signed_headers
@@ -26,7 +27,7 @@ def hook_bot(own_seed_bot):
 @pytest.fixture(scope="module")
 def client(hook_bot):
     settings = hook_bot.settings.model_copy(update={"rate_limit_per_minute": 0})
-    app = create_app(settings, bot=hook_bot,
+    app = create_app(settings, bot=hook_bot, office=office_of(hook_bot),
                      channels={"webhook": webhook.Settings(webhook_secret=SECRET,
                                                            webhook_max_reply_bytes=600)})
     with TestClient(app) as c:
@@ -41,7 +42,7 @@ def _post(client, message: dict, secret: str = SECRET, timestamp: int | None = N
 
 
 def _logged(bot, user: str) -> list[dict]:
-    return bot.logstore.session_exchanges(bot.session_for("webhook", user))
+    return office_of(bot).conversations.session_exchanges(bot.session_for("webhook", user))
 
 
 def test_a_signed_message_is_answered_with_quotes_within_the_limit(client, hook_bot):
@@ -102,7 +103,7 @@ def test_bad_requests_are_refused_with_a_reason(client, hook_bot, case):
 
 
 def test_the_channel_is_off_without_a_secret(web_bot, seed_settings):
-    with TestClient(create_app(seed_settings, bot=web_bot)) as plain:
+    with TestClient(create_app(seed_settings, bot=web_bot, office=office_of(web_bot))) as plain:
         assert plain.post("/webhook", json={}).status_code == 404
 
 
@@ -118,7 +119,7 @@ def test_the_readmes_channel_sketch_works_as_written(tmp_path, hook_bot, monkeyp
     monkeypatch.syspath_prepend(str(tmp_path))
     telegram = importlib.import_module("readme_telegram")
     settings = hook_bot.settings.model_copy(update={"rate_limit_per_minute": 0})
-    app = create_app(settings, bot=hook_bot)
+    app = create_app(settings, bot=hook_bot, office=office_of(hook_bot))
     telegram.mount(app, settings, telegram.Settings(telegram_secret_token="tg-secret"))
     update = {"message": {"message_id": 7, "chat": {"id": 42}, "text": "脑膜瘤是良性的吗"}}
     with TestClient(app) as c:
@@ -130,4 +131,4 @@ def test_the_readmes_channel_sketch_works_as_written(tmp_path, hook_bot, monkeyp
     body = first.json()
     assert body["method"] == "sendMessage" and body["chat_id"] == 42
     assert DISCLAIMER["zh"] in body["text"] and again.json() == body
-    assert len(hook_bot.logstore.session_exchanges(hook_bot.session_for("telegram", "42"))) == 1
+    assert len(office_of(hook_bot).conversations.session_exchanges(hook_bot.session_for("telegram", "42"))) == 1

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from bot.answer import FALLBACK
 from bot.safety import DISCLAIMER, GENERAL_DISCLAIMER
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, office_of
 from web.app import create_app
 from web.wechat import text
 from web.wechat.crypto import sign
@@ -54,7 +54,7 @@ def _app(bot, **overrides):
     wechat = {k: overrides.pop(k) for k in list(overrides) if k in WeChatSettings.model_fields}
     settings = bot.settings.model_copy(update={"rate_limit_per_minute": 0, **overrides})
     channel = WeChatSettings(wechat_accounts=[MP, MP_PLAIN, MP_COMPATIBLE, WECOM], **wechat)
-    return create_app(settings, bot=bot, channels={"wechat": channel})
+    return create_app(settings, bot=bot, office=office_of(bot), channels={"wechat": channel})
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def _ask(client, sim: SimulatedWeChat, message_xml: str) -> dict[str, str]:
 
 
 def _exchanges(bot, channel: str, account: str, user: str) -> list[dict]:
-    return bot.logstore.session_exchanges(bot.session_for(channel, f"{account}:{user}"))
+    return office_of(bot).conversations.session_exchanges(bot.session_for(channel, f"{account}:{user}"))
 
 
 ENDPOINTS = [
@@ -337,7 +337,7 @@ def test_a_web_visitor_cannot_join_a_wechat_conversation(client, wechat_bot):
     # The WeChat user's conversation was neither read nor written from the web.
     assert [t.question for t in wechat_bot.sessions.recent(session)] == [
         "腰椎微创手术后腰酸是怎么回事"]
-    assert [e["channel"] for e in wechat_bot.logstore.session_exchanges(session)] == [
+    assert [e["channel"] for e in office_of(wechat_bot).conversations.session_exchanges(session)] == [
         "wechat-mp"]
     follow = _ask(client, sim, sim.text("要怎么缓解", "private-user"))["Content"]
     assert "1.「" in follow  # and on WeChat it still continues
@@ -429,7 +429,7 @@ def test_malformed_sender_and_unknown_encrypt_type_get_400(client):
 
 
 def test_the_channel_is_off_unless_configured(web_bot, seed_settings):
-    with TestClient(create_app(seed_settings, bot=web_bot)) as plain:
+    with TestClient(create_app(seed_settings, bot=web_bot, office=office_of(web_bot))) as plain:
         assert plain.get("/wechat/mp").status_code == 404
         assert plain.post("/wechat/work", content=b"<xml/>").status_code == 404
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from web.metrics import log_store
+from web.deps import office_of
 from web.middleware import client_hash
 from web.ratelimit import RateLimiter, make_rate_limiter
 
@@ -73,12 +73,7 @@ class ApiAccess:
             cached = self._keys.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
-        from backoffice.apikeys import ApiKeyStore
-
-        logstore = log_store(request.app.state.bot)
-        if logstore is None:
-            raise HTTPException(503, "API keys need the conversation log's database")
-        key = await run_in_threadpool(ApiKeyStore(logstore).verify, presented)
+        key = await run_in_threadpool(office_of(request).api_keys.verify, presented)
         with self._lock:
             if len(self._keys) > 10_000:  # made-up keys must not grow this without bound
                 self._keys.clear()

@@ -23,12 +23,14 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from backoffice.office import BackOffice
 from bot.config import Settings
+from bot.core import Bot
 from bot.errors import (
     BotError,
+    DatabaseError,
     IndexStoreError,
     InputError,
-    LogStoreError,
     UnknownReplyError,
     check_unicode,
 )
@@ -37,7 +39,8 @@ from bot.sessions import SESSION_ID
 from web.access import ApiAccess
 from web.admin.routes import add_admin_routes
 from web.channels import mount_channels
-from web.metrics import CountingRecorder, Metrics, log_store
+from web.deps import BotDep
+from web.metrics import CountingRecorder, Metrics
 from web.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -136,14 +139,6 @@ class Health(BaseModel):
     sessions: str
 
 
-def load_service_bot(settings: Settings, stop: threading.Event | None = None):
-    """The Bot as the web service runs it: shared sessions (Redis when configured), the
-    conversation log, and shared builds when configured (backoffice.service)."""
-    from backoffice.service import load_bot
-
-    return load_bot(settings, stop=stop)
-
-
 class Service:
     """What a web process runs around its bot: loading it in the background (health and
     readiness answer meanwhile), the in-process indexing worker, and with shared builds
@@ -159,14 +154,16 @@ class Service:
 
     def begin(self) -> None:
         if self.app.state.bot is not None:
-            self._started(self.app.state.bot)
+            self._started(self.app.state.bot, self.app.state.office)
             return
         self._loader = threading.Thread(target=self._load, name="bot-loader", daemon=True)
         self._loader.start()
 
     def _load(self) -> None:
+        from backoffice.house import open_house
+
         try:
-            bot = load_service_bot(self.settings, self.stopping)
+            house = open_house(self.settings, stop=self.stopping)
         except InterruptedError:
             return
         except Exception as exc:  # noqa: BLE001 - any failure to start is reported alike
@@ -176,16 +173,17 @@ class Service:
                 os.kill(os.getpid(), signal.SIGTERM)
             return
         if not self.stopping.is_set():
-            self._started(bot)
+            self._started(house.bot, house.office)
 
-    def _started(self, bot) -> None:
+    def _started(self, bot: Bot, office: BackOffice | None) -> None:
         instrument(bot, self.app.state.metrics)
         self.app.state.metrics.observe_index(bot.retriever.index.manifest)
-        self.worker = start_index_worker(bot, self.settings)
-        if self.settings.builds == "shared":
-            from backoffice.builds import BuildFollower, BuildStore
+        self.worker = start_index_worker(bot, office, self.settings)
+        if self.settings.builds == "shared" and office is not None:
+            from backoffice.builds import BuildFollower
 
-            self.follower = BuildFollower(bot, BuildStore(log_store(bot))).start()
+            self.follower = BuildFollower(bot, office.builds).start()
+        self.app.state.office = office
         self.app.state.bot = bot
 
     def stop(self) -> None:
@@ -195,31 +193,22 @@ class Service:
                 part.stop()
 
 
-def start_index_worker(bot, settings: Settings):
-    """The in-process indexing worker, when the bot keeps a conversation log (the jobs
-    live in its database) and no separate `faqbot worker` is configured."""
-    from backoffice.logstore import LogStore
+def start_index_worker(bot: Bot, office: BackOffice | None, settings: Settings):
+    """The in-process indexing worker, when there is a back office (the jobs live in its
+    database) and no separate `faqbot worker` is configured."""
     from backoffice.worker import IndexWorker
 
-    store = log_store(bot)
-    if settings.worker != "in-process" or not isinstance(store, LogStore):
+    if settings.worker != "in-process" or office is None:
         return None
-    return IndexWorker(bot, store).start()
+    return IndexWorker(bot, office).start()
 
 
 def instrument(bot, metrics: Metrics | None = None) -> Metrics:
     """The bot's recorder counts replies for /metrics (wrapped once per bot, into
     `metrics` when given: the app's, which also counts its requests)."""
-    if not isinstance(bot.logstore, CountingRecorder):
-        bot.logstore = CountingRecorder(bot.logstore, metrics or Metrics())
-    return bot.logstore.metrics
-
-
-def get_bot(request: Request):
-    return request.app.state.bot
-
-
-BotDep = Annotated[Any, Depends(get_bot)]
+    if not isinstance(bot.recorder, CountingRecorder):
+        bot.recorder = CountingRecorder(bot.recorder, metrics or Metrics())
+    return bot.recorder.metrics
 
 
 async def rate_limited(request: Request) -> None:
@@ -253,11 +242,12 @@ def serving_app() -> FastAPI:
     return create_app(exit_on_start_failure=True)
 
 
-def create_app(settings: Settings | None = None, bot=None,
-               exit_on_start_failure: bool = False,
+def create_app(settings: Settings | None = None, bot: Bot | None = None,
+               office: BackOffice | None = None, exit_on_start_failure: bool = False,
                channels: dict[str, Any] | None = None) -> FastAPI:
-    """Build the app; the Bot is loaded in the background at startup unless one is given
-    (tests), health and readiness answering meanwhile. `exit_on_start_failure`: a server
+    """Build the app; the Bot and the back office are opened in the background at startup
+    (backoffice.house) unless a bot is given (tests; with its back office, if any), health
+    and readiness answering meanwhile. `exit_on_start_failure`: a server
     process whose bot cannot start stops (`faqbot serve`). `channels`: a channel's own
     settings by its name (web.channels), else read from the environment."""
     settings = settings or Settings()
@@ -274,6 +264,7 @@ def create_app(settings: Settings | None = None, bot=None,
     app = FastAPI(title="faqbot", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
                   description="Bilingual medical FAQ bot: answers quote their sources.")
     app.state.bot = bot
+    app.state.office = office
     app.state.start_error = None
     app.state.exit_on_start_failure = exit_on_start_failure
     app.state.metrics = instrument(bot) if bot is not None else Metrics()
@@ -331,8 +322,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.error("index unavailable: %s", exc)
         return JSONResponse({"detail": "the bot's index is unavailable"}, 503)
 
-    @app.exception_handler(LogStoreError)
-    async def log_unavailable(request: Request, exc: LogStoreError):
+    @app.exception_handler(DatabaseError)
+    async def log_unavailable(request: Request, exc: DatabaseError):
         log.error("log store: %s", exc)
         return JSONResponse({"detail": "feedback could not be recorded; try again later"}, 503)
 

@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import Scope
 
-from bot.errors import LogStoreError
+from bot.errors import DatabaseError
 from bot.models import Reply
 from bot.recorder import ExchangeRecorder
 
@@ -96,13 +96,6 @@ class Metrics:
         return generate_latest(counts) + generate_latest(self.own)
 
 
-def log_store(bot):
-    """The bot's conversation log store itself, under the counting recorder the app wraps
-    it in; None when the bot keeps no log."""
-    store = bot.logstore
-    return store.inner if isinstance(store, CountingRecorder) else store
-
-
 class CountingRecorder:
     """The bot's exchange recorder, counting each reply by kind and channel on its way to
     the conversation log (and each write the log refused)."""
@@ -118,16 +111,11 @@ class CountingRecorder:
             return
         try:
             self.inner.record_exchange(question, reply, channel, latency_ms)
-        except LogStoreError:
+        except DatabaseError:
             self.metrics.log_failures.inc()
             raise
 
     def record_feedback(self, reply_id: str, rating: str, comment: str | None = None) -> None:
         if self.inner is None:
-            raise LogStoreError("no log store configured; feedback is not recorded")
+            raise DatabaseError("no log store configured; feedback is not recorded")
         self.inner.record_feedback(reply_id, rating, comment)
-
-    def __getattr__(self, name: str):
-        if name == "inner" or self.inner is None:
-            raise AttributeError(name)
-        return getattr(self.inner, name)  # the back office reads the log store through it

@@ -1,5 +1,5 @@
-"""Alembic environment: migrations run on the connection LogStore hands over (no alembic.ini;
-`backoffice.logstore.migrate` is the one entry point)."""
+"""Alembic environment: migrations run on the connection backoffice.database hands over (no alembic.ini;
+`backoffice.database.migrate` is the one entry point)."""
 
 from alembic import context
 

@@ -13,13 +13,13 @@ from backoffice.operators import OperatorSession
 from bot.errors import InputError
 from web.admin.common import page
 from web.admin.users import Admin, CheckedAdmin
-from web.metrics import log_store
+from web.deps import office_of
 
 router = APIRouter(include_in_schema=False)
 
 
 def keys_of(request: Request) -> ApiKeyStore:
-    return ApiKeyStore(log_store(request.app.state.bot))
+    return office_of(request).api_keys
 
 
 def keys_page(request: Request, operator: OperatorSession, created: tuple | None = None,

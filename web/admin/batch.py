@@ -11,22 +11,22 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from backoffice.batch import BatchStore
-from backoffice.jobs import JobQueue
 from bot.errors import InputError
 from web.admin.common import CheckedEditor, Editor, csv_download, found_or_404, page
+from web.deps import office_of
 
 router = APIRouter(include_in_schema=False)
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
 
 def batches_of(request: Request) -> BatchStore:
-    return BatchStore(request.app.state.bot.logstore)
+    return office_of(request).batch
 
 
 def batch_page(request: Request, operator, error: str | None = None,
                status: int = 200) -> Response:
     runs = batches_of(request).recent()
-    queue = JobQueue(request.app.state.bot.logstore)
+    queue = office_of(request).jobs
     jobs = {run.job_id: queue.get(run.job_id) for run in runs}
     busy = any(j.status in ("queued", "running") for j in jobs.values())
     return page(request, "batch.html", {

@@ -16,11 +16,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from backoffice.curation import CuratedStore
-from backoffice.jobs import JobQueue
 from backoffice.operators import OperatorSession, OperatorStore
 from backoffice.review import Review
 from bot.errors import InputError
-from web.metrics import log_store
+from web.deps import office_of
 
 SESSION_COOKIE = "faqbot_admin"
 LOGIN_CSRF_COOKIE = "faqbot_login_csrf"
@@ -43,19 +42,15 @@ def page(request: Request, name: str, context: dict[str, Any],
 
 
 def operators_of(request: Request) -> OperatorStore:
-    logstore = log_store(request.app.state.bot)
-    if logstore is None:
-        raise HTTPException(503, "the console needs the conversation log")
-    return OperatorStore(logstore)
+    return office_of(request).operators
 
 
 def review_of(request: Request) -> Review:
-    return Review(request.app.state.bot.logstore)
+    return office_of(request).review
 
 
 def curated_of(request: Request) -> CuratedStore:
-    bot = request.app.state.bot
-    return CuratedStore(bot.logstore, bot.settings.corpus_dir)
+    return office_of(request).curated
 
 
 def current_operator(request: Request) -> OperatorSession:
@@ -130,7 +125,7 @@ async def apply_change(request: Request, operator: OperatorSession, call, *args,
     except InputError as exc:
         raise HTTPException(refused, str(exc)) from None
     if build:
-        await run_in_threadpool(JobQueue(request.app.state.bot.logstore).enqueue,
+        await run_in_threadpool(office_of(request).jobs.enqueue,
                                 operator.username)
     return result
 

@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from backoffice.curation import CuratedText
-from backoffice.jobs import JobQueue
 from backoffice.operators import OperatorSession
 from bot.errors import InputError
 from bot.language import has_cjk
 from web.admin.common import CheckedEditor, Editor, curated_of, ids, int_param, page, review_of
+from web.deps import office_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -113,7 +113,7 @@ async def _go_live(request: Request, operator: OperatorSession,
     to finish it and for this server to serve it (with shared builds: once fetched); mark
     what they answer as reviewed. What went wrong, if it did (the bot keeps its index)."""
     bot = request.app.state.bot
-    queue = JobQueue(bot.logstore)
+    queue = office_of(request).jobs
     job = await run_in_threadpool(queue.enqueue, operator.username)
     deadline = time.monotonic() + GO_LIVE_SECONDS
     while job.status not in ("done", "failed") and time.monotonic() < deadline:

@@ -10,24 +10,23 @@ from fastapi import APIRouter, File, HTTPException, Request, Response, UploadFil
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from backoffice.audit import AuditLog
 from backoffice.documents import MAX_UPLOAD_BYTES, DocumentStore
 from backoffice.jobs import JobQueue
 from backoffice.operators import OperatorSession
 from bot.errors import InputError
 from web.admin.common import CheckedEditor, Editor, apply_change, page
+from web.deps import office_of
 
 router = APIRouter(include_in_schema=False)
 MAX_FILES = 20
 
 
 def documents_of(request: Request) -> DocumentStore:
-    bot = request.app.state.bot
-    return DocumentStore(bot.logstore, bot.settings.corpus_dir)
+    return office_of(request).documents
 
 
 def jobs_of(request: Request) -> JobQueue:
-    return JobQueue(request.app.state.bot.logstore)
+    return office_of(request).jobs
 
 
 def documents_page(request: Request, operator: OperatorSession, results=None,
@@ -128,6 +127,6 @@ async def _change(request: Request, operator: OperatorSession, refused: int, cal
 
 @router.get("/admin/audit")
 async def audit_trail(request: Request, operator: Editor) -> Response:
-    rows = await run_in_threadpool(AuditLog(request.app.state.bot.logstore).recent, 300)
+    rows = await run_in_threadpool(office_of(request).audit.recent, 300)
     return page(request, "audit.html", {"title": "Audit", "section": "audit",
                                         "operator": operator, "rows": rows})

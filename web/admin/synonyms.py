@@ -11,13 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from backoffice.synonyms import MAX_CSV_BYTES, SynonymStore
 from web.admin.common import CheckedEditor, Editor, apply_change, csv_download, page
+from web.deps import office_of
 
 router = APIRouter(include_in_schema=False)
 
 
 def synonyms_of(request: Request) -> SynonymStore:
-    bot = request.app.state.bot
-    return SynonymStore(bot.logstore, bot.settings.corpus_dir)
+    return office_of(request).synonyms
 
 
 @router.get("/admin/synonyms")

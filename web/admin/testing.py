@@ -18,14 +18,14 @@ from backoffice.guidance import GuidanceStore
 from backoffice.operators import OperatorSession
 from bot.errors import InputError
 from web.admin.common import CheckedEditor, Editor, apply_change, page, permitted
+from web.deps import office_of
 
 router = APIRouter(include_in_schema=False)
 Tester = Annotated[OperatorSession, Depends(permitted("test"))]
 
 
 def guidance_of(request: Request) -> GuidanceStore:
-    bot = request.app.state.bot
-    return GuidanceStore(bot.logstore, bot.settings.corpus_dir)
+    return office_of(request).guidance
 
 
 @router.get("/admin/test")

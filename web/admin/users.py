@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from backoffice.audit import AuditLog
 from backoffice.operators import ROLES, OperatorSession
 from bot.errors import InputError
 from web.admin.common import operators_of, page, permitted
+from web.deps import office_of
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[OperatorSession, Depends(permitted("users"))]
@@ -45,7 +45,7 @@ async def users_create(request: Request, operator: CheckedAdmin,
         await run_in_threadpool(operators_of(request).create_user, username, password, role)
     except InputError as exc:
         return await run_in_threadpool(users_page, request, operator, str(exc), 422)
-    await run_in_threadpool(AuditLog(request.app.state.bot.logstore).record,
+    await run_in_threadpool(office_of(request).audit.record,
                             operator.username, "user.create", username, role)
     return RedirectResponse("/admin/users", 303)
 
@@ -59,6 +59,6 @@ async def users_role(request: Request, username: str, operator: CheckedAdmin,
         await run_in_threadpool(operators_of(request).set_role, username, role)
     except InputError as exc:
         raise HTTPException(422, str(exc)) from None
-    await run_in_threadpool(AuditLog(request.app.state.bot.logstore).record,
+    await run_in_threadpool(office_of(request).audit.record,
                             operator.username, "user.role", username, role)
     return RedirectResponse("/admin/users", 303)

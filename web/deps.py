@@ -1,0 +1,27 @@
+"""What a request handler can ask for (FastAPI dependencies): the bot, once it is loaded,
+and the back office (its stores), which the app is given beside the bot, never reached
+through it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from backoffice.office import BackOffice
+from bot.core import Bot
+
+
+def bot_of(request: Request) -> Bot:
+    return request.app.state.bot
+
+
+def office_of(request: Request) -> BackOffice:
+    office = request.app.state.office
+    if office is None:
+        raise HTTPException(503, "the back office's database is not available")
+    return office
+
+
+BotDep = Annotated[Bot, Depends(bot_of)]
+OfficeDep = Annotated[BackOffice, Depends(office_of)]
