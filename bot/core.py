@@ -262,7 +262,7 @@ class Bot:
     def feedback(self, reply_id: str, rating: str, comment: str | None = None) -> None:
         """Record a visitor's rating of a reply (InputError for an unknown reply)."""
         if self.recorder is None:
-            raise DatabaseError("no log store configured; feedback is not recorded")
+            raise DatabaseError("no conversation log; feedback is not recorded")
         self.recorder.record_feedback(reply_id, rating, comment)
 
     def validate_message(self, message: object) -> str:

@@ -1,27 +1,22 @@
-"""HTTP API, widget and demo site: a thin FastAPI layer over `Bot`. Routes parse, call,
-serialise; limits (body size, rate, time) and CORS are applied here, once."""
+"""The app: made once per process (`create_app`), it mounts the JSON API (web.api), the
+channels, the console and the widget and demo site, and applies the limits (body size,
+rate, time) and CORS once; its lifespan runs web.lifecycle."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import os
-import signal
 import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from backoffice.office import BackOffice
 from bot.config import Settings
@@ -32,15 +27,13 @@ from bot.errors import (
     IndexStoreError,
     InputError,
     UnknownReplyError,
-    check_unicode,
 )
-from bot.models import Lang, Reply
-from bot.sessions import SESSION_ID
 from web.access import ApiAccess
 from web.admin.routes import add_admin_routes
+from web.api import api_router
 from web.channels import mount_channels
-from web.deps import BotDep
-from web.metrics import CountingRecorder, Metrics
+from web.lifecycle import Service, instrument
+from web.metrics import Metrics
 from web.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -73,147 +66,6 @@ def tcp_listener(config) -> socket.socket:
     if bound.family not in (socket.AF_INET, socket.AF_INET6):
         return bound
     return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
-
-
-def _real_unicode(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            check_unicode(value, "text")
-        except InputError as exc:
-            raise ValueError(str(exc)) from None
-    return value
-
-
-# Every text field is checked as real Unicode before any work (a lone surrogate in JSON,
-# "\ud800", once reached the encoder and became a 500).
-Text = Annotated[str, AfterValidator(_real_unicode)]
-
-
-_VISIBLE = r"[^\s\x00-\x1f\x7f]"  # somewhere in the text: not only spaces and controls
-
-
-def chat_request_model(max_chars: int) -> type[BaseModel]:
-    """The chat request as this server accepts it: the schema states the same limits."""
-
-    class ChatRequest(BaseModel):
-        message: Text = Field(min_length=1, max_length=max_chars, pattern=_VISIBLE,
-                              description="The visitor's message, in Chinese or English: "
-                              "at least one character that is not a space or a control "
-                              "character.")
-        session_id: str | None = Field(
-            None, max_length=128, pattern=SESSION_ID.pattern,
-            description="Continue a conversation with the id a previous reply carried; "
-            "omit to start one. An id this server did not issue for the web starts a new "
-            "conversation (the reply carries its id).")
-
-    return ChatRequest
-
-
-class FeedbackRequest(BaseModel):
-    reply_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    rating: Literal["up", "down"]
-    comment: Text | None = Field(None, max_length=2000)
-
-
-class ErrorBody(BaseModel):
-    """Every refusal (4xx) and failure (5xx): one human-readable sentence."""
-
-    detail: str
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody} for status in statuses}
-
-
-class Suggestions(BaseModel):
-    lang: Lang
-    suggestions: list[str]
-
-
-class Health(BaseModel):
-    status: str
-    documents: int
-    chunks: int
-    model: str
-    built_at: str
-    sessions: str
-
-
-class Service:
-    """What a web process runs around its bot: loading it in the background (health and
-    readiness answer meanwhile), the in-process indexing worker, and with shared builds
-    the follower that fetches each new published build."""
-
-    def __init__(self, app: FastAPI, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-        self.stopping = threading.Event()
-        self.worker = None
-        self.follower = None
-        self._loader: threading.Thread | None = None
-
-    def begin(self) -> None:
-        if self.app.state.bot is not None:
-            self._started(self.app.state.bot, self.app.state.office)
-            return
-        self._loader = threading.Thread(target=self._load, name="bot-loader", daemon=True)
-        self._loader.start()
-
-    def _load(self) -> None:
-        from backoffice.house import open_house
-
-        try:
-            house = open_house(self.settings, stop=self.stopping)
-        except InterruptedError:
-            return
-        except Exception as exc:  # noqa: BLE001 - any failure to start is reported alike
-            log.exception("the bot could not start")
-            self.app.state.start_error = str(exc)[:300]
-            if self.app.state.exit_on_start_failure:  # a server: stop, loudly (exit code 1)
-                os.kill(os.getpid(), signal.SIGTERM)
-            return
-        if not self.stopping.is_set():
-            self._started(house.bot, house.office)
-
-    def _started(self, bot: Bot, office: BackOffice | None) -> None:
-        instrument(bot, self.app.state.metrics)
-        self.app.state.metrics.observe_index(bot.retriever.index.manifest)
-        self.worker = start_index_worker(bot, office, self.settings)
-        if self.settings.builds == "shared" and office is not None:
-            from backoffice.builds import BuildFollower
-
-            self.follower = BuildFollower(bot, office.builds).start()
-        self.app.state.office = office
-        self.app.state.bot = bot
-
-    def stop(self) -> None:
-        self.stopping.set()
-        for part in (self.follower, self.worker):
-            if part is not None:
-                part.stop()
-
-
-def start_index_worker(bot: Bot, office: BackOffice | None, settings: Settings):
-    """The in-process indexing worker, when there is a back office (the jobs live in its
-    database) and no separate `faqbot worker` is configured."""
-    from backoffice.worker import IndexWorker
-
-    if settings.worker != "in-process" or office is None:
-        return None
-    return IndexWorker(bot, office).start()
-
-
-def instrument(bot, metrics: Metrics | None = None) -> Metrics:
-    """The bot's recorder counts replies for /metrics (wrapped once per bot, into
-    `metrics` when given: the app's, which also counts its requests)."""
-    if not isinstance(bot.recorder, CountingRecorder):
-        bot.recorder = CountingRecorder(bot.recorder, metrics or Metrics())
-    return bot.recorder.metrics
-
-
-async def rate_limited(request: Request) -> None:
-    """Visitors by client address, servers by API key (web.access)."""
-    await request.app.state.access.check(request)
 
 
 class StaticFile:
@@ -292,7 +144,7 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None,
                        metrics=app.state.metrics)
 
     _add_error_handlers(app)
-    _add_api_routes(app, settings, app.state.answer_pool)
+    app.include_router(api_router(settings))
     _add_site_routes(app)
     mount_channels(app, settings, channels)
     add_admin_routes(app)
@@ -323,83 +175,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "the bot's index is unavailable"}, 503)
 
     @app.exception_handler(DatabaseError)
-    async def log_unavailable(request: Request, exc: DatabaseError):
-        log.error("log store: %s", exc)
-        return JSONResponse({"detail": "feedback could not be recorded; try again later"}, 503)
+    async def database_unavailable(request: Request, exc: DatabaseError):
+        log.error("database: %s", exc)
+        return JSONResponse({"detail": "the database is unavailable (feedback and API keys "
+                                       "need it); try again later"}, 503)
 
     @app.exception_handler(BotError)
     async def bot_error(request: Request, exc: BotError):
         log.error("bot error: %s", exc)
         return JSONResponse({"detail": "the bot could not answer"}, 500)
-
-
-def _add_api_routes(app: FastAPI, settings: Settings, pool: ThreadPoolExecutor) -> None:
-    limited = [Depends(rate_limited)]
-
-    async def within_time_limit(func, *args):
-        loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(loop.run_in_executor(pool, func, *args),
-                                          settings.request_timeout_seconds)
-        except TimeoutError:
-            raise HTTPException(504, "the bot took too long to answer; try again") from None
-
-    async def chat(body, bot: BotDep) -> Reply:
-        """Ask a question; the reply quotes the sources (or falls back), in the visitor's
-        language."""
-        return await within_time_limit(bot.ask, body.message, body.session_id, "web")
-
-    # The request model states this server's own message limit, so it is made here.
-    chat.__annotations__["body"] = chat_request_model(settings.max_message_chars)
-    app.add_api_route("/api/chat", chat, methods=["POST"], response_model=Reply,
-                      dependencies=limited, responses=_errors(400, 413, 422, 429, 500, 503, 504))
-
-    @app.post("/api/feedback", status_code=204, dependencies=limited,
-              responses=_errors(400, 404, 413, 422, 429, 503, 504))
-    async def rate_reply(body: FeedbackRequest, bot: BotDep) -> Response:
-        """Thumbs up/down (and an optional comment) on a reply; the latest rating counts."""
-        await within_time_limit(bot.feedback, body.reply_id, body.rating, body.comment)
-        return Response(status_code=204)
-
-    @app.get("/api/suggestions", response_model=Suggestions, responses=_errors(422))
-    async def suggestions(bot: BotDep, lang: Annotated[Lang, Query()] = "zh",
-                          k: Annotated[int, Query(ge=1, le=10)] = 5) -> Suggestions:
-        """Starter questions the corpus can answer, for a welcome screen."""
-        return Suggestions(lang=lang, suggestions=bot.suggestions(lang, k))
-
-    @app.get("/api/ready", responses=_errors(503))
-    async def ready(request: Request) -> dict[str, str]:
-        """200 once the index is loaded and answering (a load balancer's readiness
-        check); 503 before."""
-        bot = request.app.state.bot
-        if bot is None or not bot.retriever.index.chunks:
-            raise HTTPException(503, "the index is not loaded yet" + (
-                f" (starting failed: {request.app.state.start_error})"
-                if request.app.state.start_error else ""))
-        return {"status": "ready"}
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        bot = request.app.state.bot
-        if bot is not None:
-            request.app.state.metrics.observe_index(bot.retriever.index.manifest)
-        return Response(request.app.state.metrics.exposition(),
-                        media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    @app.get("/api/health", response_model=Health)
-    async def health(request: Request) -> Health:
-        """Liveness: 200 while the process runs; `status` is "starting" until the bot is
-        loaded, then "ok"."""
-        bot = request.app.state.bot
-        if bot is None:
-            return Health(status="starting", documents=0, chunks=0, model="", built_at="",
-                          sessions="")
-        manifest = bot.retriever.index.manifest
-        sessions = type(bot.sessions).__name__
-        if hasattr(bot.sessions, "ping"):
-            sessions += " ok" if await run_in_threadpool(bot.sessions.ping) else " unreachable"
-        return Health(status="ok", documents=manifest.documents, chunks=manifest.chunks,
-                      model=manifest.model_id, built_at=manifest.built_at, sessions=sessions)
 
 
 def _add_site_routes(app: FastAPI) -> None:

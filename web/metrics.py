@@ -117,5 +117,5 @@ class CountingRecorder:
 
     def record_feedback(self, reply_id: str, rating: str, comment: str | None = None) -> None:
         if self.inner is None:
-            raise DatabaseError("no log store configured; feedback is not recorded")
+            raise DatabaseError("no conversation log; feedback is not recorded")
         self.inner.record_feedback(reply_id, rating, comment)
