@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 
 from backoffice.database import Database, batch_runs
-from backoffice.jobs import Job, JobQueue
+from backoffice.jobs import Job, JobKind, JobQueue
 from bot.errors import InputError
 from bot.evaluation import evaluate_item, parse_questions
 
@@ -40,7 +40,7 @@ class BatchStore:
     def create(self, name: str, text: str, username: str) -> BatchRun:
         """Check the file (InputError naming the bad line) and queue its run."""
         items = parse_questions(text, name)
-        job = self.queue.enqueue(username, kind="batch")
+        job = self.queue.enqueue(username, kind=JobKind.BATCH)
         with self.engine.begin() as conn:
             new_id = conn.execute(insert(batch_runs).values(
                 job_id=job.id, name=name[:255], items=json.dumps(items, ensure_ascii=False),

@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select, update
@@ -30,7 +31,11 @@ from bot.models import Document
 UPLOAD_DIR = "uploads"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 TEXT_SUFFIXES = {".txt", ".md", ".html", ".htm", ".jsonl", ".csv"}
-Status = str  # "queued" | "indexing" | "live" | "failed"
+class DocumentStatus(StrEnum):
+    QUEUED = "queued"  # waiting for the next build
+    INDEXING = "indexing"  # in the build running now
+    LIVE = "live"  # answering from the served index
+    FAILED = "failed"  # the build could not use it (the error says why)
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,14 @@ class StoredDocument:
     title: str
     lang: str
     passages: int
-    status: Status
+    status: DocumentStatus
     error: str | None
     uploaded_by: str
     uploaded_at: datetime
     updated_at: datetime
+
+    def __post_init__(self) -> None:  # rows hold the plain string
+        object.__setattr__(self, "status", DocumentStatus(self.status))
 
     @property
     def file_name(self) -> str:
@@ -88,7 +96,8 @@ class DocumentStore:
         with self.engine.begin() as conn:
             new_id = conn.execute(insert(documents).values(
                 name=_clean_name(name), format=kind, content=data, size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(), **_summary(docs), status="queued",
+                sha256=hashlib.sha256(data).hexdigest(), **_summary(docs),
+                status=DocumentStatus.QUEUED,
                 uploaded_by=username, uploaded_at=now, updated_at=now)).inserted_primary_key[0]
             self.audit.record(username, "document.add", f"#{new_id} {name}",
                               f"{kind}, {len(data):,} bytes", conn)
@@ -99,7 +108,8 @@ class DocumentStore:
         with self.engine.begin() as conn:
             done = conn.execute(update(documents).where(documents.c.id == doc_id).values(
                 name=_clean_name(name), format=kind, content=data, size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(), **_summary(docs), status="queued",
+                sha256=hashlib.sha256(data).hexdigest(), **_summary(docs),
+                status=DocumentStatus.QUEUED,
                 error=None, updated_at=datetime.now(UTC))).rowcount
             if not done:
                 raise InputError(f"no document #{doc_id}")
@@ -116,7 +126,7 @@ class DocumentStore:
                               conn)
         return gone
 
-    def set_status(self, ids: list[int], status: Status, error: str | None = None,
+    def set_status(self, ids: list[int], status: DocumentStatus, error: str | None = None,
                    passages: dict[int, int] | None = None) -> None:
         with self.engine.begin() as conn:
             for doc_id in ids:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import and_, insert, or_, select, update
 
@@ -17,11 +18,23 @@ from bot.errors import InputError
 MAX_ATTEMPTS = 3
 
 
+class JobKind(StrEnum):
+    BUILD = "build"  # export the knowledge base and rebuild the index
+    BATCH = "batch"  # run a batch test file
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class Job:
     id: int
-    kind: str
-    status: str  # queued | running | done | failed
+    kind: JobKind
+    status: JobStatus
     done: int
     total: int
     stage: str
@@ -35,9 +48,13 @@ class Job:
     finished_at: datetime | None
     build_id: str | None = None  # the index build a finished build job made
 
+    def __post_init__(self) -> None:  # rows hold the plain strings
+        object.__setattr__(self, "kind", JobKind(self.kind))
+        object.__setattr__(self, "status", JobStatus(self.status))
+
     @property
     def progress(self) -> str:
-        if self.status == "running" and self.total:
+        if self.status == JobStatus.RUNNING and self.total:
             return f"{self.stage} {self.done} of {self.total}"
         return self.stage or self.status
 
@@ -48,17 +65,17 @@ class JobQueue:
         self.audit = AuditLog(database)
         self.stale = timedelta(seconds=stale_seconds)
 
-    def enqueue(self, username: str, kind: str = "build") -> Job:
+    def enqueue(self, username: str, kind: JobKind = JobKind.BUILD) -> Job:
         """A build of everything joins a build already waiting rather than adding one;
         other kinds (a batch test) are a job each."""
         with self.engine.begin() as conn:
-            if kind == "build":
+            if kind == JobKind.BUILD:
                 waiting = conn.execute(select(jobs).where(
-                    jobs.c.kind == kind, jobs.c.status == "queued")).first()
+                    jobs.c.kind == kind, jobs.c.status == JobStatus.QUEUED)).first()
                 if waiting is not None:
                     return Job(**waiting._mapping)
             new_id = conn.execute(insert(jobs).values(
-                kind=kind, status="queued", created_by=username,
+                kind=kind, status=JobStatus.QUEUED, created_by=username,
                 created_at=datetime.now(UTC))).inserted_primary_key[0]
             self.audit.record(username, f"{kind}.queue", f"job #{new_id}", None, conn)
         return self.get(int(new_id))
@@ -69,16 +86,17 @@ class JobQueue:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             self._recover(conn, now)
-            running = conn.execute(select(jobs.c.id).where(jobs.c.status == "running")).first()
+            running = conn.execute(select(jobs.c.id).where(
+                jobs.c.status == JobStatus.RUNNING)).first()
             if running is not None:
                 return None
-            oldest = conn.execute(select(jobs.c.id).where(jobs.c.status == "queued")
+            oldest = conn.execute(select(jobs.c.id).where(jobs.c.status == JobStatus.QUEUED)
                                   .order_by(jobs.c.id).limit(1)).scalar_one_or_none()
             if oldest is None:
                 return None
             taken = conn.execute(update(jobs).where(
-                jobs.c.id == oldest, jobs.c.status == "queued").values(
-                status="running", worker=worker[:64], started_at=now, heartbeat_at=now,
+                jobs.c.id == oldest, jobs.c.status == JobStatus.QUEUED).values(
+                status=JobStatus.RUNNING, worker=worker[:64], started_at=now, heartbeat_at=now,
                 attempts=jobs.c.attempts + 1, stage="starting", done=0, total=0,
                 error=None)).rowcount
         return self.get(oldest) if taken else None
@@ -95,14 +113,14 @@ class JobQueue:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             job = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
-            ended = "live" if job is not None and job.kind == "build" else "done"
+            ended = "live" if job is not None and job.kind == JobKind.BUILD else "done"
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(
-                status="failed" if error else "done", error=error, finished_at=now,
+                status=JobStatus.FAILED if error else JobStatus.DONE, error=error, finished_at=now,
                 heartbeat_at=now, stage="failed" if error else ended, build_id=build_id))
             if job is not None and not error and job.started_at is not None \
-                    and job.kind == "build":
+                    and job.kind == JobKind.BUILD:
                 conn.execute(update(jobs).where(
-                    jobs.c.status == "queued", jobs.c.kind == job.kind,
+                    jobs.c.status == JobStatus.QUEUED, jobs.c.kind == job.kind,
                     jobs.c.created_at <= job.started_at).values(
                     status="done", finished_at=now, stage=f"built by job #{job_id}",
                     build_id=build_id))
@@ -110,8 +128,8 @@ class JobQueue:
     def retry(self, job_id: int, username: str) -> Job:
         with self.engine.begin() as conn:
             done = conn.execute(update(jobs).where(
-                jobs.c.id == job_id, jobs.c.status == "failed").values(
-                status="queued", attempts=0, error=None, stage="")).rowcount
+                jobs.c.id == job_id, jobs.c.status == JobStatus.FAILED).values(
+                status=JobStatus.QUEUED, attempts=0, error=None, stage="")).rowcount
             if not done:
                 raise InputError(f"job #{job_id} is not a failed job")
             self.audit.record(username, "index.retry", f"job #{job_id}", None, conn)
@@ -132,16 +150,17 @@ class JobQueue:
     def active(self) -> Job | None:
         """The running build, else the next queued one."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.status.in_(("running", "queued")))
+            busy = jobs.c.status.in_((JobStatus.RUNNING, JobStatus.QUEUED))
+            row = conn.execute(select(jobs).where(busy)
                                .order_by(jobs.c.status.desc(), jobs.c.id).limit(1)).first()
         return Job(**row._mapping) if row else None
 
     def _recover(self, conn, now: datetime) -> None:
         stale = now - self.stale
-        dead = and_(jobs.c.status == "running",
+        dead = and_(jobs.c.status == JobStatus.RUNNING,
                     or_(jobs.c.heartbeat_at.is_(None), jobs.c.heartbeat_at < stale))
         conn.execute(update(jobs).where(dead, jobs.c.attempts >= MAX_ATTEMPTS).values(
-            status="failed", finished_at=now, stage="failed",
+            status=JobStatus.FAILED, finished_at=now, stage="failed",
             error=f"its worker stopped {MAX_ATTEMPTS} times (crashed or killed); retry it"))
         conn.execute(update(jobs).where(dead, jobs.c.attempts < MAX_ATTEMPTS).values(
-            status="queued", stage="worker stopped; queued again"))
+            status=JobStatus.QUEUED, stage="worker stopped; queued again"))

@@ -12,8 +12,8 @@ import threading
 import time
 
 from backoffice.builds import publish_served
-from backoffice.documents import UPLOAD_DIR
-from backoffice.jobs import Job
+from backoffice.documents import UPLOAD_DIR, DocumentStatus
+from backoffice.jobs import Job, JobKind
 from backoffice.office import BackOffice
 from bot.core import Bot
 from bot.errors import BotError
@@ -42,7 +42,7 @@ class IndexWorker:
         if job is None:
             return None
         log.info("%s job #%d started on %s", job.kind, job.id, self.name)
-        if job.kind == "batch":
+        if job.kind == JobKind.BATCH:
             self._batch(job)
         else:
             self._build(job)
@@ -83,8 +83,9 @@ class IndexWorker:
         # What the database holds goes to the corpus directory first: this server builds
         # what every server's operators saved.
         stored = self.office.export_knowledge()
-        pending = [d.id for d in stored if d.status in ("queued", "indexing", "failed")]
-        self.documents.set_status(pending, "indexing")
+        waiting = (DocumentStatus.QUEUED, DocumentStatus.INDEXING, DocumentStatus.FAILED)
+        pending = [d.id for d in stored if d.status in waiting]
+        self.documents.set_status(pending, DocumentStatus.INDEXING)
         last = 0.0
         state = ["starting", 0, 0]
 
@@ -115,7 +116,7 @@ class IndexWorker:
             beating.set()
             heart.join()  # no heartbeat lands after the job has ended
         if manifest is None:
-            self.documents.set_status(pending, "failed", error)
+            self.documents.set_status(pending, DocumentStatus.FAILED, error)
             self.queue.finish(job.id, error)
             log.error("index job #%d failed: %s", job.id, error)
             return
@@ -132,8 +133,8 @@ class IndexWorker:
         # A document replaced while this build ran waits for the next one.
         current = {d.id: d.sha256 for d in self.documents.list()}
         live = [d.id for d in stored if d.id not in problems and current.get(d.id) == d.sha256]
-        self.documents.set_status(live, "live", passages=counts)
+        self.documents.set_status(live, DocumentStatus.LIVE, passages=counts)
         for doc_id, warning in problems.items():
-            self.documents.set_status([doc_id], "failed", warning)
+            self.documents.set_status([doc_id], DocumentStatus.FAILED, warning)
         self.queue.finish(job.id, build_id=self.bot.retriever.index.path.name)
         log.info("index job #%d done: %d chunks", job.id, manifest.chunks)

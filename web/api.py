@@ -106,7 +106,8 @@ def api_router(settings: Settings) -> APIRouter:
 
     @router.post("/api/chat", response_model=Reply, dependencies=limited,
                  responses=_errors(400, 413, 422, 429, 500, 503, 504))
-    async def chat(body: chat_request, request: Request, bot: BotDep) -> Reply:  # type: ignore[valid-type]
+    async def chat(body: chat_request, request: Request,  # type: ignore[valid-type]
+                   bot: BotDep) -> Reply:
         """Ask a question; the reply quotes the sources (or falls back), in the visitor's
         language."""
         return await within_time_limit(request, bot.ask, body.message, body.session_id, "web")

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from backoffice.batch import BatchStore
+from backoffice.jobs import JobStatus
 from bot.errors import InputError
 from web.admin.common import CheckedEditor, Editor, csv_download, found_or_404, page
 from web.deps import office_of
@@ -28,7 +29,7 @@ def batch_page(request: Request, operator, error: str | None = None,
     runs = batches_of(request).recent()
     queue = office_of(request).jobs
     jobs = {run.job_id: queue.get(run.job_id) for run in runs}
-    busy = any(j.status in ("queued", "running") for j in jobs.values())
+    busy = any(j.status in (JobStatus.QUEUED, JobStatus.RUNNING) for j in jobs.values())
     return page(request, "batch.html", {
         "title": "Batch tests", "section": "batch", "operator": operator, "runs": runs,
         "jobs": jobs, "error": error, "refresh": busy}, status)

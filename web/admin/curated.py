@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from backoffice.curation import CuratedText
+from backoffice.jobs import JobStatus
 from backoffice.operators import OperatorSession
 from bot.errors import InputError
 from bot.language import has_cjk
@@ -116,18 +117,18 @@ async def _go_live(request: Request, operator: OperatorSession,
     queue = office_of(request).jobs
     job = await run_in_threadpool(queue.enqueue, operator.username)
     deadline = time.monotonic() + GO_LIVE_SECONDS
-    while job.status not in ("done", "failed") and time.monotonic() < deadline:
+    while job.status not in (JobStatus.DONE, JobStatus.FAILED) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
         job = await run_in_threadpool(queue.get, job.id)
-    if job.status == "failed":
+    if job.status == JobStatus.FAILED:
         log.error("curated answers saved but not indexed: %s", job.error)
         return (f"Saved, but the bot could not rebuild its index ({job.error}); it keeps "
                 f"answering from the previous one. Fix the corpus and save again.")
-    while job.status == "done" and bot.retriever.index.path.name != job.build_id \
+    while job.status == JobStatus.DONE and bot.retriever.index.path.name != job.build_id \
             and time.monotonic() < deadline:
         await run_in_threadpool(bot.refresh_if_rebuilt, 0)
         await asyncio.sleep(0.2)
-    if job.status != "done" or bot.retriever.index.path.name != job.build_id:
+    if job.status != JobStatus.DONE or bot.retriever.index.path.name != job.build_id:
         return (f"Saved; build job #{job.id} is {job.progress} and the answer goes live "
                 f"when it is done (no indexing worker has finished it in "
                 f"{GO_LIVE_SECONDS:.0f} s: is one running?).")
