@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 from common import CACHE, cpu_seconds, percentile, questions, report, seed_bot, seed_server
 
-from web.wechat.settings import WeChatSettings
-from web.wechat.simulate import SimulatedWeChat
+from web.channels.wechat.settings import WeChatSettings
+from web.channels.wechat.simulate import SimulatedWeChat
 
 USERS = 8
 BENCH_TOKEN = "benchToken1"

@@ -1,5 +1,5 @@
 """The core's settings in one place: env vars with the FAQBOT_ prefix; CLI flags override
-them. A channel's settings are its own (web/wechat/settings.py), read from the same
+them. A channel's settings are its own (web/channels/wechat/settings.py), read from the same
 environment."""
 
 from __future__ import annotations

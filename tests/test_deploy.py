@@ -6,6 +6,7 @@ setting is documented in the README."""
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 from pathlib import Path
@@ -13,8 +14,7 @@ from pathlib import Path
 import yaml
 
 from bot.config import Settings
-from web.channels import webhook
-from web.wechat.settings import WeChatSettings
+from web.channels import CHANNELS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -32,8 +32,10 @@ def _roles() -> set[str]:
 
 
 def _settings_variables() -> set[str]:
-    fields = {*Settings.model_fields, *WeChatSettings.model_fields,
-              *webhook.Settings.model_fields}
+    """The core's settings and every channel's (web.channels.CHANNELS), as variables."""
+    fields = set(Settings.model_fields)
+    for path in CHANNELS:
+        fields |= set(importlib.import_module(path).Settings.model_fields)
     return {f"FAQBOT_{name.upper()}" for name in fields} | PROCESS_VARIABLES
 
 

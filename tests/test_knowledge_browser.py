@@ -124,7 +124,7 @@ def test_a_reviewer_cannot_upload(kb_server, page):
     assert page.locator("text=This passage should answer this question").count() == 0
 
 
-def test_a_batch_test_and_the_users_page(kb_server, page, tmp_path):
+def test_a_batch_test_runs_and_shows_its_results(kb_server, page, tmp_path):
     url, _ = kb_server
     _log_in(page, url, "editor")
     questions = tmp_path / "regression.jsonl"

@@ -271,4 +271,11 @@ def test_explain_shows_candidates_signals_threshold_and_path(seed_bot):
     flag = next(f for f in urgent.red_flags if f.rule == "progressive_weakness")
     assert flag.level == "now" and flag.by in ("lexicon", "head") and "没劲" in flag.sign
     assert "progressive_weakness [now, by" in urgent.as_text() and "没劲" in urgent.as_text()
-    assert seed_bot.sessions.recent("never-used") == []
+
+
+def test_explain_reads_a_conversation_without_adding_to_it(seed_bot):
+    reply = seed_bot.ask("腰椎间盘突出有什么典型症状")
+    before = seed_bot.sessions.recent(reply.session_id)
+    explained = seed_bot.explain("那要怎么治疗", session_id=reply.session_id)
+    assert len(before) == 1 and seed_bot.sessions.recent(reply.session_id) == before
+    assert "腰椎间盘突出" in explained.searched  # read as a follow-up of the question before

@@ -22,8 +22,8 @@ from tests.conftest import office_of
 from web.app import create_app
 from web.channels import webhook
 from web.channels.webhook import signed_headers
-from web.wechat.settings import WeChatAccount, WeChatSettings
-from web.wechat.simulate import SimulatedWeChat
+from web.channels.wechat.settings import WeChatAccount, WeChatSettings
+from web.channels.wechat.simulate import SimulatedWeChat
 
 MP = WeChatAccount(kind="mp", name="plain", token="kindsToken1", app_id="wxkinds00001")
 SECRET = "kinds of replies secret"

@@ -15,10 +15,10 @@ from bot.answer import FALLBACK
 from bot.safety import DISCLAIMER, GENERAL_DISCLAIMER
 from tests.conftest import REDIS_URL, office_of
 from web.app import create_app
-from web.wechat import text
-from web.wechat.crypto import sign
-from web.wechat.settings import WeChatAccount, WeChatSettings
-from web.wechat.simulate import SimulatedWeChat
+from web.channels.wechat import text
+from web.channels.wechat.crypto import sign
+from web.channels.wechat.settings import WeChatAccount, WeChatSettings
+from web.channels.wechat.simulate import SimulatedWeChat
 
 MP = WeChatAccount(kind="mp", name="clinic", token="mpToken123",
                    aes_key="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", app_id="wxclinic0001")

@@ -11,8 +11,8 @@ import pytest
 
 from bot.models import Passage, Reply
 from bot.safety import DISCLAIMER
-from web.wechat import messages, text
-from web.wechat.crypto import (
+from web.channels.wechat import messages, text
+from web.channels.wechat.crypto import (
     CallbackError,
     MessageCipher,
     ReceiverMismatch,

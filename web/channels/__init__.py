@@ -29,7 +29,7 @@ from web.channels.text import UNAVAILABLE, UNREADABLE
 
 log = logging.getLogger(__name__)
 
-CHANNELS: tuple[str, ...] = ("web.wechat.routes", "web.channels.webhook")
+CHANNELS: tuple[str, ...] = ("web.channels.wechat.routes", "web.channels.webhook")
 
 
 def mount_channels(app: FastAPI, core, given: dict[str, Any] | None = None) -> None:

@@ -10,7 +10,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from web.wechat.crypto import CallbackError
+from web.channels.wechat.crypto import CallbackError
 
 # XML 1.0 forbids most control characters even inside CDATA.
 _NOT_XML_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -20,8 +20,8 @@ from fastapi.responses import PlainTextResponse
 from bot.config import Settings as CoreSettings
 from web.channels import answer_as_text
 from web.channels.once import NotReady, ReplyCache, SignedOnce, make_reply_cache
-from web.wechat import messages, text
-from web.wechat.crypto import (
+from web.channels.wechat import messages, text
+from web.channels.wechat.crypto import (
     CallbackError,
     MessageCipher,
     ReceiverMismatch,
@@ -29,7 +29,7 @@ from web.wechat.crypto import (
     sign,
     signature_matches,
 )
-from web.wechat.settings import WeChatAccount, WeChatSettings
+from web.channels.wechat.settings import WeChatAccount, WeChatSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from web.wechat import messages
-from web.wechat.crypto import MessageCipher, SignatureError, sign, signature_matches
+from web.channels.wechat import messages
+from web.channels.wechat.crypto import MessageCipher, SignatureError, sign, signature_matches
 
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000)
 
