@@ -1,6 +1,6 @@
-"""The answer path's constants (candidate pool, quotes, follow-ups) in one place, part of the
-index fingerprint (an index records the scoring it was built for), and what a candidate's
-signals mean.
+"""The answer path's constants (candidate pool, quotes, follow-ups) in one place, and what a
+candidate's signals mean. They are read at query time only: changing one never makes an
+index stale (an index records only what its build depends on: bot.index.is_stale).
 
 A candidate passage is described by signals that mean the same in both languages and for
 any corpus (bot.ranking computes them; bot.decision learns how much each counts):
@@ -29,9 +29,7 @@ the decision's threshold.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,3 @@ class Scoring:
 
 
 SCORING = Scoring()
-
-
-def scoring_fingerprint(scoring: Scoring = SCORING) -> str:
-    return hashlib.sha256(json.dumps(asdict(scoring), sort_keys=True).encode()).hexdigest()[:16]

@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from bot.chunking import chunk_documents, quote_units
-from bot.confidence import scoring_fingerprint
 from bot.coverage import passage_terms
 from bot.embedding import BULK, Embedder, EmbeddingCache
 from bot.errors import IndexStoreError
@@ -64,7 +63,8 @@ class Manifest:
     terms: int  # corpus words (both languages) known to the lexicon
     warnings: list[str]
     corpus_dir: str = ""  # absolute path of the corpus the build was made from
-    scoring: str = ""  # fingerprint of the scoring constants (bot.confidence.SCORING)
+    # Indexes built before query-time constants left the fingerprint carry it; unread.
+    scoring: str = ""
 
 
 @dataclass
@@ -142,7 +142,6 @@ def is_stale(index_dir: Path, corpus_dir: Path, model_id: str, vector_index: str
         or manifest.model_id != model_id
         or manifest.vector_index != vector_index
         or manifest.pipeline_version != PIPELINE_VERSION
-        or manifest.scoring != scoring_fingerprint()
         or manifest.corpus_fingerprint != corpus_fingerprint(corpus_dir)
     )
 
@@ -265,7 +264,6 @@ def build_index(
             terms=len(lexicon.zh_words) + len(lexicon.en_words),
             warnings=report.warnings,
             corpus_dir=str(corpus_dir.resolve()),
-            scoring=scoring_fingerprint(),
         )
         _write_vectors(tmp, vectors, np.asarray(rows, dtype=np.int32), vector_index)
         np.save(tmp / "kinds.npy", np.asarray(kinds, dtype=np.int8))

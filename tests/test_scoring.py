@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from bot import answer
-from bot.confidence import SCORING, scoring_fingerprint
 from bot.coverage import QueryTerm, Term, covered, question_terms, translate
 from bot.language import has_cjk, stem, zipf
 from bot.lexicon import Lexicon, dictionary_words_in, parse_cedict, sense_words
@@ -143,11 +142,17 @@ def test_a_qa_answer_is_quoted_from_its_opening():
     assert start == 0
 
 
-def test_scoring_constants_are_fingerprinted():
-    from dataclasses import replace
+def test_query_time_constants_never_make_an_index_stale(make_settings, embedder):
+    """An index records what its build depends on (corpus, model, pipeline), not the
+    answer path's constants (bot.confidence.SCORING), which are read at query time only."""
+    from bot.index import build_index, is_stale, read_manifest
 
-    assert scoring_fingerprint() == scoring_fingerprint(SCORING)
-    assert scoring_fingerprint(replace(SCORING, pool_top=9)) != scoring_fingerprint()
+    settings = make_settings()
+    (settings.corpus_dir / "faq.jsonl").write_text(
+        '{"question": "腰痛怎么办？", "answer": "急性腰痛应适度活动。"}\n', "utf-8")
+    build_index(settings.corpus_dir, settings.index_dir, embedder)
+    assert read_manifest(settings.index_dir).scoring == ""  # no fingerprint of them
+    assert not is_stale(settings.index_dir, settings.corpus_dir, embedder.model_id, "flat")
 
 
 def test_the_small_frequency_lists_give_the_large_lists_answers(seed_bot):
