@@ -177,118 +177,166 @@ def build_index(
     started = time.perf_counter()
     report_progress = progress or (lambda stage, done, total: None)
     with _build_lock(index_dir):
-        builds = index_dir / "builds"
-        builds.mkdir(parents=True, exist_ok=True)
-        for leftover in builds.glob(".tmp-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        builds = _clean_builds(index_dir)
         report_progress("reading", 0, 1)
         fingerprint = corpus_fingerprint(corpus_dir)
-        report = load_corpus(corpus_dir)
-        chunks = chunk_documents(report.documents)
+        corpus = load_corpus(corpus_dir)
+        chunks = chunk_documents(corpus.documents)
         if not chunks:
             raise IndexStoreError(f"no indexable content in {corpus_dir}")
-
-        texts, rows, kinds = [], [], []
-        for position, chunk in enumerate(chunks):
-            chunk_texts = chunk.embedding_texts()
-            for number, text in enumerate(chunk_texts):
-                texts.append(text)
-                rows.append(position)
-                # 0: the chunk's "heading" vector (a Q&A question); 1: its full text.
-                kinds.append(0 if number == 0 and len(chunk_texts) > 1 else 1)
         guidance = Guidance.load(corpus_dir / GUIDANCE_FILE)
-        for phrasing in guidance.phrasings:  # one more "heading" vector of its chunk
-            position = chunk_holding(chunks, phrasing.doc_id, phrasing.quote)
-            if position is not None:
-                texts.append(phrasing.question)
-                rows.append(position)
-                kinds.append(0)
-        sentence_texts, sentence_rows = [], []
-        for position, chunk in enumerate(chunks):
-            if chunk.kind == "page":  # Q&A entries are quoted from their opening
-                for unit, (a, b) in enumerate(quote_units(chunk)):
-                    sentence_texts.append(chunk.text[a:b])
-                    sentence_rows.append((position, unit))
-        cache_path = cache_path or index_dir / "embedding_cache.sqlite"
-        cache = EmbeddingCache(cache_path)
-        try:
-            # Chunk texts first, with as little else in memory as possible: this is the
-            # build's memory peak (the torch engine plus its batches).
-            embed_started = time.perf_counter()
-            # Q&A question + answer vectors are the bulk of a large FAQ corpus: fast path.
-            bulk = np.array([k == 1 and chunks[r].kind == "qa" for k, r in zip(kinds, rows,
-                                                                               strict=True)])
-            vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-            embedded_now = 0
-            total = len(texts) + len(sentence_texts)
-            finished = 0
-
-            def embedding(done: int, _: int) -> None:
-                report_progress("embedding", finished + done, total)
-
-            for kind, mask in (("passage", ~bulk), (BULK, bulk)):
-                if mask.any():
-                    part, computed = cache.embed(embedder, [t for t, m in zip(texts, mask,
-                                                                              strict=True) if m],
-                                                 kind=kind, progress=embedding)
-                    vectors[mask] = part
-                    embedded_now += computed
-                    finished += int(mask.sum())
-            embed_seconds = time.perf_counter() - embed_started
-            sentence_vectors, _ = cache.embed(embedder, sentence_texts, progress=embedding)
-            report_progress("embedding", total, total)
-        finally:
-            cache.close()
-            release = getattr(embedder, "release_batch_engine", None)
-            if release is not None:
-                release()
-
+        plan = _plan_vectors(chunks, guidance)
+        embedded = _embed(plan, chunks, embedder,
+                          cache_path or index_dir / "embedding_cache.sqlite", report_progress)
         report_progress("writing", 0, 1)
         lexicon = _lexicon(chunks)
-        build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        tmp = builds / f".tmp-{build_id}"
-        tmp.mkdir()
         manifest = Manifest(
             model_id=embedder.model_id,
-            dim=int(vectors.shape[1]),
+            dim=int(embedded.vectors.shape[1]),
             corpus_fingerprint=fingerprint,
             pipeline_version=PIPELINE_VERSION,
             vector_index=vector_index,
-            documents=len(report.documents),
+            documents=len(corpus.documents),
             chunks=len(chunks),
-            vectors=int(vectors.shape[0]),
+            vectors=int(embedded.vectors.shape[0]),
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             build_seconds=0.0,
-            embedded_now=embedded_now,
-            embed_seconds=round(embed_seconds, 2),
+            embedded_now=embedded.computed,
+            embed_seconds=round(embedded.seconds, 2),
             terms=len(lexicon.zh_words) + len(lexicon.en_words),
-            warnings=report.warnings,
+            warnings=corpus.warnings,
             corpus_dir=str(corpus_dir.resolve()),
         )
-        _write_vectors(tmp, vectors, np.asarray(rows, dtype=np.int32), vector_index)
-        np.save(tmp / "kinds.npy", np.asarray(kinds, dtype=np.int8))
-        np.save(tmp / "sentences.npy",
-                np.asarray(sentence_vectors, dtype=np.float32).reshape(-1, vectors.shape[1]))
-        np.save(tmp / "sentence_rows.npy", np.asarray(sentence_rows, dtype=np.int32).reshape(-1, 2))
-        _write_keywords(tmp, chunks)
-        lexicon.save(tmp / "lexicon.json")
-        guidance.save(tmp / "guidance.json")
-        (tmp / "synonyms.csv").write_text(
-            Synonyms.load(corpus_dir / SYNONYMS_FILE).to_csv(), "utf-8")
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as out:
-            for chunk in chunks:
-                out.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
-        manifest = dataclasses.replace(
-            manifest, build_seconds=round(time.perf_counter() - started, 2))
-        (tmp / "manifest.json").write_text(
-            json.dumps(dataclasses.asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
-        final = builds / build_id
-        tmp.rename(final)
+        final, manifest = _write_build(
+            builds, plan, embedded, chunks, lexicon, guidance,
+            Synonyms.load(corpus_dir / SYNONYMS_FILE), vector_index,
+            lambda: dataclasses.replace(manifest, build_seconds=round(
+                time.perf_counter() - started, 2)))
         _swap_current(index_dir, final)
         _remove_old_builds(builds, keep=final)
     log.info("index built: %d chunks, %d vectors (%d embedded now) in %.1fs",
-             manifest.chunks, manifest.vectors, embedded_now, manifest.build_seconds)
+             manifest.chunks, manifest.vectors, manifest.embedded_now, manifest.build_seconds)
     return manifest
+
+
+@dataclass(frozen=True)
+class _VectorPlan:
+    """What a build embeds: per text, its chunk (`rows`) and kind (0: the chunk's "heading"
+    vector, a Q&A question or an operator's phrasing; 1: its full text); and the sentences
+    of page chunks (their quote units), by (chunk, unit)."""
+
+    texts: list[str]
+    rows: list[int]
+    kinds: list[int]
+    sentence_texts: list[str]
+    sentence_rows: list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    computed: int  # chunk texts embedded now (the rest came from the cache)
+    seconds: float  # embedding the chunk texts
+
+
+def _clean_builds(index_dir: Path) -> Path:
+    """The builds folder, without what an interrupted build left."""
+    builds = index_dir / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    for leftover in builds.glob(".tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    return builds
+
+
+def _plan_vectors(chunks: list[Chunk], guidance: Guidance) -> _VectorPlan:
+    texts, rows, kinds = [], [], []
+    for position, chunk in enumerate(chunks):
+        chunk_texts = chunk.embedding_texts()
+        for number, text in enumerate(chunk_texts):
+            texts.append(text)
+            rows.append(position)
+            kinds.append(0 if number == 0 and len(chunk_texts) > 1 else 1)
+    for phrasing in guidance.phrasings:  # one more "heading" vector of its chunk
+        position = chunk_holding(chunks, phrasing.doc_id, phrasing.quote)
+        if position is not None:
+            texts.append(phrasing.question)
+            rows.append(position)
+            kinds.append(0)
+    sentence_texts, sentence_rows = [], []
+    for position, chunk in enumerate(chunks):
+        if chunk.kind == "page":  # Q&A entries are quoted from their opening
+            for unit, (a, b) in enumerate(quote_units(chunk)):
+                sentence_texts.append(chunk.text[a:b])
+                sentence_rows.append((position, unit))
+    return _VectorPlan(texts, rows, kinds, sentence_texts, sentence_rows)
+
+
+def _embed(plan: _VectorPlan, chunks: list[Chunk], embedder: Embedder, cache_path: Path,
+           report_progress: Progress) -> _Embedded:
+    """The plan's vectors, through the embedding cache. Chunk texts first, with as little
+    else in memory as possible: this is the build's memory peak (the torch engine plus its
+    batches)."""
+    cache = EmbeddingCache(cache_path)
+    try:
+        embed_started = time.perf_counter()
+        # Q&A question + answer vectors are the bulk of a large FAQ corpus: fast path.
+        bulk = np.array([k == 1 and chunks[r].kind == "qa"
+                         for k, r in zip(plan.kinds, plan.rows, strict=True)])
+        vectors = np.zeros((len(plan.texts), embedder.dim), dtype=np.float32)
+        embedded_now = 0
+        total = len(plan.texts) + len(plan.sentence_texts)
+        finished = 0
+
+        def embedding(done: int, _: int) -> None:
+            report_progress("embedding", finished + done, total)
+
+        for kind, mask in (("passage", ~bulk), (BULK, bulk)):
+            if mask.any():
+                part, computed = cache.embed(
+                    embedder, [t for t, m in zip(plan.texts, mask, strict=True) if m],
+                    kind=kind, progress=embedding)
+                vectors[mask] = part
+                embedded_now += computed
+                finished += int(mask.sum())
+        embed_seconds = time.perf_counter() - embed_started
+        sentence_vectors, _ = cache.embed(embedder, plan.sentence_texts, progress=embedding)
+        report_progress("embedding", total, total)
+    finally:
+        cache.close()
+        release = getattr(embedder, "release_batch_engine", None)
+        if release is not None:
+            release()
+    return _Embedded(vectors, np.asarray(sentence_vectors, dtype=np.float32).reshape(
+        -1, vectors.shape[1]), embedded_now, embed_seconds)
+
+
+def _write_build(builds: Path, plan: _VectorPlan, embedded: _Embedded, chunks: list[Chunk],
+                 lexicon: Lexicon, guidance: Guidance, synonyms: Synonyms, vector_index: str,
+                 final_manifest: Callable[[], Manifest]) -> tuple[Path, Manifest]:
+    """Every file of the build in a hidden folder, the manifest last (`final_manifest()`,
+    timed then), renamed into place: the new build's folder and its manifest."""
+    build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    tmp = builds / f".tmp-{build_id}"
+    tmp.mkdir()
+    _write_vectors(tmp, embedded.vectors, np.asarray(plan.rows, dtype=np.int32), vector_index)
+    np.save(tmp / "kinds.npy", np.asarray(plan.kinds, dtype=np.int8))
+    np.save(tmp / "sentences.npy", embedded.sentence_vectors)
+    np.save(tmp / "sentence_rows.npy",
+            np.asarray(plan.sentence_rows, dtype=np.int32).reshape(-1, 2))
+    _write_keywords(tmp, chunks)
+    lexicon.save(tmp / "lexicon.json")
+    guidance.save(tmp / "guidance.json")
+    (tmp / "synonyms.csv").write_text(synonyms.to_csv(), "utf-8")
+    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as out:
+        for chunk in chunks:
+            out.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
+    manifest = final_manifest()
+    (tmp / "manifest.json").write_text(
+        json.dumps(dataclasses.asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
+    final = builds / build_id
+    tmp.rename(final)
+    return final, manifest
 
 
 def current_build_id(index_dir: Path) -> str | None:
