@@ -9,6 +9,7 @@ on the Chinese patient set it beat naive RRF clearly (docs/benchmarks.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -95,6 +96,21 @@ class Retriever:
         it scores higher (e5 ranks a question's own language first)."""
         if not query.strip():
             return []
+        signals = self._signals(query, mode, query_vector, translated, translated_vector)
+        fused, parts = self._fuse(signals, mode)
+        dense = signals.dense
+        top = pool_candidates(fused, dense if mode != "keyword" else None,
+                              self._language_masks, self.index.section_of,
+                              self.index.section_members, k, per_language, include or [],
+                              sections, limit)
+        floor = float(np.min(fused[np.isfinite(fused)])) if np.isfinite(fused).any() else 0.0
+        return [Hit(self.index.chunks[i], i, float(fused[i]) if np.isfinite(fused[i]) else floor,
+                    float(dense[i]), float(signals.body_keyword[i]),
+                    tuple(float(part[i]) for part in parts)) for i in top]
+
+    def _signals(self, query: str, mode: Mode, query_vector: np.ndarray | None,
+                 translated: str, translated_vector: np.ndarray | None) -> _Signals:
+        """Every chunk's keyword scores (heading, body) and cosines (heading, body)."""
         n = len(self.index.chunks)
         none = np.full(n, -1.0, dtype=np.float32)
         zeros = np.zeros(n, dtype=np.float32)
@@ -116,35 +132,7 @@ class Retriever:
                 tokens = list(dict.fromkeys(tokens))[:LIMITS.keyword_tokens]
             signals.heading_keyword = _bm25(self.index.heading_keywords, tokens, n)
             signals.body_keyword = _bm25(self.index.keywords, tokens, n)
-        fused, parts = self._fuse(signals, mode)
-        top = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if np.isfinite(fused[i])]
-        dense = signals.dense
-        if per_language and mode != "keyword":
-            listed = set(top)
-            for mask in self._language_masks:
-                ranked = np.argsort(-np.where(mask, dense, -np.inf))[:per_language]
-                top += [int(i) for i in ranked if dense[i] > -1 and int(i) not in listed]
-                listed.update(int(i) for i in ranked)
-        for position in include or []:
-            if position not in top:
-                top.append(position)
-        if sections:
-            # The first articles listed, and the best article of each corpus language.
-            section_of = self.index.section_of
-            best = list(dict.fromkeys(section_of[i] for i in top))[:sections]
-            for mask in self._language_masks:
-                ranked = [i for i in top if mask[i]]
-                if ranked and section_of[ranked[0]] not in best:
-                    best.append(section_of[ranked[0]])
-            listed = set(top)
-            for section in best:
-                top += [m for m in self.index.section_members[section] if m not in listed]
-        if limit:
-            top = top[:limit]
-        floor = float(np.min(fused[np.isfinite(fused)])) if np.isfinite(fused).any() else 0.0
-        return [Hit(self.index.chunks[i], i, float(fused[i]) if np.isfinite(fused[i]) else floor,
-                    float(dense[i]), float(signals.body_keyword[i]),
-                    tuple(float(part[i]) for part in parts)) for i in top]
+        return signals
 
     def unit_similarities(self, position: int, vector: np.ndarray) -> dict[int, float]:
         """Cosine of each sentence (quote unit) of a page chunk to `vector`:
@@ -265,6 +253,38 @@ class Retriever:
             total += weight * scaled
         fused[candidates] = total
         return fused, parts
+
+
+def pool_candidates(fused: np.ndarray, dense: np.ndarray | None,
+                    language_masks: Sequence[np.ndarray], section_of: Sequence[int],
+                    section_members: Sequence[Sequence[int]], k: int, per_language: int = 0,
+                    include: Sequence[int] = (), sections: int = 0, limit: int = 0
+                    ) -> list[int]:
+    """Which chunks become candidates, in order: the top `k` by fused score; then the best
+    `per_language` of each corpus language by cosine alone (`dense`; None: no cosines);
+    then the chunks in `include`; then the other chunks of the first `sections` articles
+    listed and of the best article of each language; each once, at most `limit` (0: no
+    limit)."""
+    top = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if np.isfinite(fused[i])]
+    if per_language and dense is not None:
+        listed = set(top)
+        for mask in language_masks:
+            ranked = np.argsort(-np.where(mask, dense, -np.inf))[:per_language]
+            top += [int(i) for i in ranked if dense[i] > -1 and int(i) not in listed]
+            listed.update(int(i) for i in ranked)
+    for position in include:
+        if position not in top:
+            top.append(position)
+    if sections:
+        best = list(dict.fromkeys(section_of[i] for i in top))[:sections]
+        for mask in language_masks:
+            ranked = [i for i in top if mask[i]]
+            if ranked and section_of[ranked[0]] not in best:
+                best.append(section_of[ranked[0]])
+        listed = set(top)
+        for section in best:
+            top += [m for m in section_members[section] if m not in listed]
+    return top[:limit] if limit else top
 
 
 def _bm25(model, tokens: list[str], n: int) -> np.ndarray:

@@ -92,3 +92,28 @@ def test_keyword_tokens_cover_both_languages():
     assert "腰椎" in tokens and "突出" in tokens and "盘突" in tokens  # words + bigrams
     assert keyword_tokens("Spinal tumors are treated") == ["spinal", "tumor", "treat"]
     assert keyword_tokens("？？！") == []
+
+
+def test_the_candidate_pool_is_a_policy_over_scores():
+    """bot.retrieval.pool_candidates: the top by fused score, then each language's best by
+    cosine, the chunks asked for, the rest of the first articles; each once, capped."""
+    import numpy as np
+
+    from bot.retrieval import pool_candidates
+
+    fused = np.array([0.9, 0.1, 0.8, -np.inf, 0.2, 0.3])
+    dense = np.array([0.5, 0.9, 0.4, 0.7, 0.1, 0.2])
+    chinese = np.array([True, True, True, False, False, False])
+    masks = (chinese, ~chinese)
+    section_of = [0, 0, 1, 2, 2, 3]
+    members = [[0, 1], [2], [3, 4], [5]]
+    assert pool_candidates(fused, dense, masks, section_of, members, k=2) == [0, 2]
+    assert pool_candidates(fused, dense, masks, section_of, members, k=2,
+                           per_language=1) == [0, 2, 1, 3]
+    assert pool_candidates(fused, None, masks, section_of, members, k=2,
+                           per_language=1, include=[5]) == [0, 2, 5]
+    # the first article's other chunk, and the best other-language article's
+    assert pool_candidates(fused, dense, masks, section_of, members, k=2, per_language=1,
+                           sections=1) == [0, 2, 1, 3, 4]
+    assert pool_candidates(fused, dense, masks, section_of, members, k=2, per_language=1,
+                           sections=1, limit=3) == [0, 2, 1]
