@@ -27,6 +27,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.database import Database, index_build_parts, index_builds
+from backoffice.loop import PollingThread
 from bot.errors import IndexStoreError
 from bot.index import current_build_id, current_path, install_build
 
@@ -167,9 +168,8 @@ class BuildFollower:
     def __init__(self, bot, store: BuildStore, poll_seconds: float = 2.0) -> None:
         self.bot = bot
         self.store = store
-        self.poll = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PollingThread("build-follower", self.sync_once, poll_seconds,
+                                   join_seconds=10)
 
     def sync_once(self) -> bool:
         """Fetch and load a newer published build if there is one; whether it did."""
@@ -182,22 +182,12 @@ class BuildFollower:
         self.bot.refresh_if_rebuilt(every_seconds=0)
         return True
 
-    def run(self) -> None:
-        while not self._stop.wait(self.poll):
-            try:
-                self.sync_once()
-            except Exception:  # noqa: BLE001 - a database blip must not end the thread
-                log.exception("index build follower: could not sync")
-
     def start(self) -> BuildFollower:
-        self._thread = threading.Thread(target=self.run, name="build-follower", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._loop.stop()
 
 
 def publish_served(bot, store: BuildStore, by: str) -> PublishedBuild | None:

@@ -14,6 +14,7 @@ import time
 from backoffice.builds import publish_served
 from backoffice.documents import UPLOAD_DIR, DocumentStatus
 from backoffice.jobs import Job, JobKind
+from backoffice.loop import PollingThread, heartbeat
 from backoffice.office import BackOffice
 from bot.core import Bot
 from bot.errors import BotError
@@ -31,10 +32,9 @@ class IndexWorker:
         self.office = office
         self.queue = office.jobs
         self.documents = office.documents
-        self.poll = poll_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PollingThread("index-worker", lambda: self.run_once() is not None,
+                                   poll_seconds, join_seconds=30)
 
     def run_once(self) -> Job | None:
         """Run the next job if there is one; the job as it ended."""
@@ -59,25 +59,14 @@ class IndexWorker:
         self.queue.finish(job.id)
 
     def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                ran = self.run_once()
-            except Exception:  # noqa: BLE001 - a worker outlives one bad job or a DB blip
-                log.exception("index worker: a job could not be run")
-                ran = None
-            if ran is None:
-                self._stop.wait(self.poll)
+        self._loop.run()
 
     def start(self) -> IndexWorker:
-        self._thread = threading.Thread(target=self.run_forever, name="index-worker",
-                                        daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._loop.stop()
 
     def _build(self, job: Job) -> None:
         # What the database holds goes to the corpus directory first: this server builds
@@ -97,24 +86,12 @@ class IndexWorker:
                 last = now
                 self.queue.progress(job.id, stage, done, total)
 
-        # A heartbeat of its own: one slow step (a large batch of texts) must not make the
-        # job look dead to other workers.
-        beating = threading.Event()
-
-        def beat() -> None:
-            while not beating.wait(self.HEARTBEAT_SECONDS):
-                self.queue.progress(job.id, *state)
-
-        heart = threading.Thread(target=beat, name="index-heartbeat", daemon=True)
-        heart.start()
         error = ""
         try:
-            manifest = self.bot.reindex(progress)
+            with heartbeat(self.HEARTBEAT_SECONDS, lambda: self.queue.progress(job.id, *state)):
+                manifest = self.bot.reindex(progress)
         except (BotError, OSError) as exc:
             manifest, error = None, f"the build failed ({exc}); the bot keeps its previous index"
-        finally:
-            beating.set()
-            heart.join()  # no heartbeat lands after the job has ended
         if manifest is None:
             self.documents.set_status(pending, DocumentStatus.FAILED, error)
             self.queue.finish(job.id, error)

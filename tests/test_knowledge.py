@@ -251,3 +251,33 @@ def test_admins_manage_users_and_roles(console, kb_bot):
     assert console.post("/admin/users/boss/role", data={"csrf_token": token,
                                                        "role": "reviewer"}).status_code == 409
     assert "user.role" in console.get("/admin/audit").text
+
+
+def test_the_workers_polling_loop_outlives_a_failing_step_and_stops():
+    """backoffice.loop.PollingThread: a step that raises is logged and the loop goes on;
+    a step that did work runs again at once; stop() ends the thread."""
+    import threading
+
+    from backoffice.loop import PollingThread, heartbeat
+
+    calls: list[int] = []
+    ran_again = threading.Event()
+
+    def step() -> bool:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("a database blip")
+        if len(calls) >= 4:
+            ran_again.set()
+        return len(calls) < 4  # work on the 2nd and 3rd call: no wait before the next
+
+    loop = PollingThread("test-loop", step, poll_seconds=0.05, join_seconds=5).start()
+    assert ran_again.wait(5)
+    loop.stop()
+    assert not loop._thread.is_alive() and len(calls) >= 4
+    beats: list[int] = []
+    with heartbeat(0.02, lambda: beats.append(1)):
+        threading.Event().wait(0.2)
+    after = len(beats)
+    threading.Event().wait(0.1)
+    assert after >= 3 and len(beats) == after  # none once the block has ended
