@@ -75,6 +75,7 @@ class Retriever:
         self.languages = {c.lang for c in index.chunks}
         self._kind_rows: dict[int, np.ndarray] = {}
         self._sections_by_key: dict[str, int] | None = None
+        self._clipped: dict[str, str] = {}  # heading or title -> what the model reads of it
 
     def embed_query(self, query: str, max_tokens: int = LIMITS.query_tokens) -> np.ndarray:
         """The query's vector, of its first `max_tokens` tokens (bot.limits)."""
@@ -178,8 +179,15 @@ class Retriever:
 
     def _short_text_vector(self, text: str) -> np.ndarray | None:
         """A heading or title as a question is embedded (the embedder's memo keeps the
-        recent ones: each is encoded once while it keeps coming up)."""
-        return self.embed_query(text, LIMITS.second_tokens) if text else None
+        recent ones: each is encoded once while it keeps coming up). Its clipped form is
+        kept: tokenising every candidate's heading and title again cost more than the rest
+        of the answer path (headings and titles are the index's own: a bounded set)."""
+        if not text:
+            return None
+        clipped = self._clipped.get(text)
+        if clipped is None:
+            clipped = self._clipped[text] = self.embedder.clip_query(text, LIMITS.second_tokens)
+        return self.embedder.embed_queries([clipped])[0]
 
     def passage_vector(self, position: int, units: set[int]) -> np.ndarray | None:
         """A vector for a quote: the mean of its sentences' vectors (a page chunk), or the
