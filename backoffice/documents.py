@@ -72,6 +72,15 @@ class StoredDocument:
         return f"{UPLOAD_DIR}/{Path(self.file_name).stem}"
 
 
+def document_of(doc_id: str) -> int | None:
+    """The stored document an index document comes from (its id, by the file name that
+    StoredDocument.file_name gave it in the corpus: uploads/000012-...), else None."""
+    if not doc_id.startswith(f"{UPLOAD_DIR}/"):
+        return None
+    number = doc_id[len(UPLOAD_DIR) + 1:].split("-", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
 @dataclass(frozen=True)
 class Preview:
     text: str  # what is indexed, as cleaned

@@ -13,11 +13,11 @@ from backoffice.conversations import ConversationLog
 from backoffice.curation import CuratedStore
 from backoffice.database import Database
 from backoffice.documents import DocumentStore
-from backoffice.guidance import GuidanceStore
+from backoffice.guidance_store import GuidanceStore
 from backoffice.jobs import JobQueue
 from backoffice.operators import OperatorStore
 from backoffice.review import Review
-from backoffice.synonyms import SynonymStore
+from backoffice.synonym_store import SynonymStore
 from bot.config import Settings
 
 

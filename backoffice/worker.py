@@ -10,9 +10,10 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 
 from backoffice.builds import publish_served
-from backoffice.documents import UPLOAD_DIR, DocumentStatus
+from backoffice.documents import UPLOAD_DIR, DocumentStatus, document_of
 from backoffice.jobs import Job, JobKind
 from backoffice.loop import PollingThread, heartbeat
 from backoffice.office import BackOffice
@@ -99,12 +100,7 @@ class IndexWorker:
             return
         if self.bot.settings.builds == "shared":  # every server fetches it from there
             publish_served(self.bot, self.office.builds, self.name)
-        counts: dict[int, int] = {}
-        for chunk in self.bot.retriever.index.chunks:  # uploads/000012-name...: document 12
-            if chunk.doc_id.startswith(f"{UPLOAD_DIR}/"):
-                number = chunk.doc_id[len(UPLOAD_DIR) + 1:].split("-", 1)[0]
-                if number.isdigit():
-                    counts[int(number)] = counts.get(int(number), 0) + 1
+        counts = Counter(document_of(chunk.doc_id) for chunk in self.bot.retriever.index.chunks)
         problems = {doc.id: warning for doc in stored for warning in manifest.warnings
                     if f"{UPLOAD_DIR}/{doc.file_name}" in warning}
         # A document replaced while this build ran waits for the next one.

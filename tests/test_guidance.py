@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from backoffice.guidance import GuidanceStore
+from backoffice.guidance_store import GuidanceStore
 from backoffice.jobs import JobQueue
 from backoffice.worker import IndexWorker
 from tests.conftest import CONSOLE_PASSWORD as PASSWORD

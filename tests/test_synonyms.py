@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backoffice.synonyms import SynonymStore
+from backoffice.synonym_store import SynonymStore
 from bot.coverage import question_terms, translate
 from bot.errors import InputError
 from bot.language import stem

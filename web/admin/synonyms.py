@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from backoffice.synonyms import MAX_CSV_BYTES, SynonymStore
+from backoffice.synonym_store import MAX_CSV_BYTES, SynonymStore
 from web.admin.common import CheckedEditor, Editor, apply_change, csv_download, page
 from web.deps import office_of
 

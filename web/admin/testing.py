@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from backoffice.guidance import GuidanceStore
+from backoffice.guidance_store import GuidanceStore
 from backoffice.operators import OperatorSession
 from bot.errors import InputError
 from web.admin.common import CheckedEditor, Editor, apply_change, page, permitted
