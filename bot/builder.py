@@ -70,16 +70,21 @@ def _progress_lines() -> Progress:
     return report
 
 
-def main(argv: list[str]) -> int:
-    """The child: build the index that the settings in argv[0] (JSON) describe."""
+def build_here(settings: Settings, progress: Progress | None = None) -> Manifest:
+    """Build the index the settings describe in this process (`faqbot index`, the child)."""
     from bot.embedding import make_embedder
 
+    embedder = make_embedder(settings.embedding_model, settings.embed_threads,
+                             settings.model_dir)
+    return build_index(settings.corpus_dir, settings.index_dir, embedder,
+                       settings.vector_index, settings.embedding_cache_path(), progress)
+
+
+def main(argv: list[str]) -> int:
+    """The child: build the index that the settings in argv[0] (JSON) describe."""
     settings = Settings.model_validate_json(argv[0])
     try:
-        embedder = make_embedder(settings.embedding_model, settings.embed_threads,
-                                 settings.model_dir)
-        build_index(settings.corpus_dir, settings.index_dir, embedder, settings.vector_index,
-                    settings.embedding_cache_path(), _progress_lines())
+        build_here(settings, _progress_lines())
     except BotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

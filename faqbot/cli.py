@@ -65,8 +65,7 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = No
               "checks), from the corpus it was built from unless --corpus is given")] = False
           ) -> None:
     """Build (or rebuild) the index from the corpus; unchanged texts reuse cached vectors."""
-    from bot.embedding import make_embedder
-    from bot.index import build_index
+    from bot.builder import build_here
 
     if if_stale:
         from bot.core import Bot
@@ -79,10 +78,7 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None, model: ModelOpt = No
         return
     settings = _settings(corpus, index, model)
     try:
-        embedder = make_embedder(settings.embedding_model, settings.embed_threads,
-                                 settings.model_dir)
-        manifest = build_index(settings.corpus_dir, settings.index_dir, embedder,
-                               settings.vector_index, settings.embedding_cache_path())
+        manifest = build_here(settings)
     except BotError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

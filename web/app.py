@@ -10,7 +10,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -18,9 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
-from backoffice.office import BackOffice
 from bot.config import Settings
-from bot.core import Bot
 from bot.errors import (
     BotError,
     DatabaseError,
@@ -41,6 +39,10 @@ from web.middleware import (
     StartingGate,
 )
 from web.ratelimit import make_rate_limiter
+
+if TYPE_CHECKING:  # imported by the lifecycle when the app starts, not before the port opens
+    from backoffice.office import BackOffice
+    from bot.core import Bot
 
 log = logging.getLogger(__name__)
 

@@ -1,15 +1,17 @@
-"""What a request handler can ask for (FastAPI dependencies): the bot, once it is loaded,
+"""What a request handler can ask for: the bot, once it is loaded (a FastAPI dependency),
 and the back office (its stores), which the app is given beside the bot, never reached
 through it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from backoffice.office import BackOffice
 from bot.core import Bot
+
+if TYPE_CHECKING:  # the console's modules import the stores they use; the app, no more
+    from backoffice.office import BackOffice
 
 
 def bot_of(request: Request) -> Bot:
@@ -24,4 +26,3 @@ def office_of(request: Request) -> BackOffice:
 
 
 BotDep = Annotated[Bot, Depends(bot_of)]
-OfficeDep = Annotated[BackOffice, Depends(office_of)]

@@ -9,13 +9,16 @@ import logging
 import os
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from backoffice.office import BackOffice
 from bot.config import Settings
-from bot.core import Bot
 from web.metrics import CountingRecorder, Metrics
+
+if TYPE_CHECKING:
+    from backoffice.office import BackOffice
+    from bot.core import Bot
 
 log = logging.getLogger(__name__)
 
